@@ -1,0 +1,10 @@
+"""The LeNER-Br entity labels."""
+
+LENER_LABELS: tuple[str, ...] = (
+    "ORGANIZACAO",
+    "PESSOA",
+    "TEMPO",
+    "LOCAL",
+    "LEGISLACAO",
+    "JURISPRUDENCIA",
+)

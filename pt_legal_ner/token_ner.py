@@ -1,0 +1,165 @@
+"""A transformer NER component that tags tokens with IOB2 and decodes valid entity spans.
+
+Unlike spaCy's transition-based ``ner``, a per-token softmax gives every decision a
+probability, so each entity carries a confidence (``span._.confidence``) and the
+``llm_fallback`` component can find the sentences the model is unsure about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import islice
+
+import numpy as np
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, SequenceCategoricalCrossentropy
+from thinc.types import Floats2d
+
+from pt_legal_ner.extensions import SOURCE_MODEL, register_extensions
+from pt_legal_ner.iob import OUTSIDE, decode, tag_names
+
+register_extensions()
+
+BILUO_TO_IOB = {"B": "B", "I": "I", "L": "I", "U": "B"}
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy.Tagger.v2"
+nO = null
+normalize = true
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_first.v1"
+"""
+
+
+@Language.factory(
+    "legal_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "span._.source", "span._.confidence"],
+    default_config={
+        "model": Config().from_str(DEFAULT_MODEL_CONFIG)["model"],
+        "label_smoothing": 0.0,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_legal_ner(
+    nlp: Language, name: str, model: Model, label_smoothing: float, scorer: Callable | None
+) -> TaggingNER:
+    return TaggingNER(nlp.vocab, model, name, label_smoothing=label_smoothing, scorer=scorer)
+
+
+def gold_tags(example: Example) -> list[str | None]:
+    """The reference entities as IOB2 tags on the predicted tokens (None where unknown)."""
+    tags: list[str | None] = []
+    for biluo in example.get_aligned_ner():
+        if biluo in (None, "", "-"):
+            tags.append(None)
+        elif biluo == OUTSIDE:
+            tags.append(OUTSIDE)
+        else:
+            prefix, label = biluo.split("-", 1)
+            tags.append(f"{BILUO_TO_IOB[prefix]}-{label}")
+    return tags
+
+
+class TaggingNER(TrainablePipe):
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "ner",
+        *,
+        label_smoothing: float = 0.0,
+        scorer: Callable | None = get_ner_prf,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: dict = {"labels": [], "label_smoothing": label_smoothing}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> list[str]:
+        return list(self.labels)
+
+    @property
+    def tags(self) -> list[str]:
+        return tag_names(self.labels)
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str):
+            raise ValueError(f"{self.name}: labels must be strings, got {label!r}")
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def initialize(self, get_examples: Callable[[], Iterable[Example]], *, nlp=None, labels=None) -> None:
+        validate_get_examples(get_examples, "TaggingNER.initialize")
+        found = (
+            labels if labels is not None else sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents})
+        )
+        for label in found:
+            self.add_label(label)
+        self._require_labels()
+        tags = self.tags
+        docs, truths = [], []
+        for eg in islice(get_examples(), 10):
+            docs.append(eg.predicted)
+            one_hot = np.zeros((len(eg.predicted), len(tags)), dtype="f")
+            for i, tag in enumerate(gold_tags(eg)):
+                one_hot[i, tags.index(tag) if tag in tags else 0] = 1.0
+            truths.append(self.model.ops.asarray(one_hot))
+        self.model.initialize(X=docs, Y=truths)
+
+    def predict(self, docs: Iterable[Doc]) -> list[Floats2d]:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            n_tags = len(self.tags)
+            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: list[Floats2d]) -> None:
+        tags = self.tags
+        for doc, doc_scores in zip(docs, scores, strict=True):
+            probs = self.model.ops.to_numpy(doc_scores)
+            # Viterbi over the whole doc: a rule-based sentence splitter would cut
+            # "art. 5º da Lei" in two, so sentence boundaries are not imposed here
+            spans, token_conf = decode(probs, tags)
+            ents = []
+            for start, end, label, confidence in spans:
+                ent = doc[start:end]
+                ent.label_ = label
+                ents.append((ent, confidence))
+            doc.ents = [ent for ent, _ in ents]
+            for ent, confidence in ents:
+                ent._.source = SOURCE_MODEL
+                ent._.confidence = confidence
+            doc._.token_confidence = token_conf.tolist()
+
+    def get_loss(self, examples: Iterable[Example], scores: list[Floats2d]) -> tuple[float, list[Floats2d]]:
+        validate_examples(examples, "TaggingNER.get_loss")
+        loss_func = SequenceCategoricalCrossentropy(
+            names=self.tags, normalize=False, label_smoothing=self.cfg["label_smoothing"]
+        )
+        d_scores, loss = loss_func(scores, [gold_tags(eg) for eg in examples])
+        if self.model.ops.xp.isnan(loss):
+            raise ValueError(f"{self.name}: the loss is NaN; lower the learning rate")
+        return float(loss), d_scores

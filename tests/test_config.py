@@ -1,0 +1,66 @@
+"""The training config resolves, builds the intended pipeline and optimizer."""
+
+import numpy as np
+import spacy
+from spacy import util
+from spacy.util import registry
+from thinc.api import Config
+
+import pt_legal_ner  # noqa: F401
+from pt_legal_ner.optimizers import PartwiseAdam
+from tests.conftest import ROOT
+
+CONFIG = ROOT / "configs" / "legal_ner_trf.cfg"
+
+
+def test_config_builds_the_pipeline(encoder_dir):
+    config = util.load_config(CONFIG, overrides={"paths.encoder": str(encoder_dir)}, interpolate=True)
+    nlp = util.load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.pipe_names == ["transformer", "ner"]
+    assert nlp.get_pipe("ner").__class__.__name__ == "TaggingNER"
+    assert nlp.config["components"]["transformer"]["model"]["name"] == str(encoder_dir)
+
+
+def test_training_section_validates(encoder_dir):
+    config = util.load_config(CONFIG, overrides={"paths.encoder": str(encoder_dir)}, interpolate=True)
+    nlp = util.load_model_from_config(config, auto_fill=True, validate=True)
+    from spacy.schemas import ConfigSchemaTraining
+
+    training = registry.resolve(nlp.config.interpolate()["training"], schema=ConfigSchemaTraining)
+    assert isinstance(training["optimizer"], PartwiseAdam)
+    assert training["max_steps"] == 0 and training["max_epochs"] > 0
+    assert nlp.config["training"]["score_weights"]["ents_f"] == 1.0
+
+
+def test_partwise_adam_scales_only_encoder_parameters():
+    config = Config().from_str(
+        """
+        [opt]
+        @optimizers = "pt_legal_ner.PartwiseAdam.v1"
+        learn_rate = 0.001
+        encoder_lr_ratio = 0.1
+        L2 = 0.0
+        grad_clip = 0.0
+        use_averages = false
+        """
+    )
+    opt = registry.resolve(config)["opt"]
+    steps = {}
+    for key in [(1, "W"), (2, "encoder.layer.0.attention.self.query.weight")]:
+        w = np.zeros(4, dtype="f")
+        g = np.ones(4, dtype="f")
+        new_w, _ = opt(key, w.copy(), g.copy())
+        steps[key[1]] = float(-new_w[0])
+    # Adam's first step moves each weight by ~learn_rate
+    assert np.isclose(steps["W"], 1e-3, rtol=1e-3)
+    assert np.isclose(steps["encoder.layer.0.attention.self.query.weight"], 1e-4, rtol=1e-3)
+
+
+def test_project_yml_names_the_encoder_once():
+    """Swapping the encoder is one variable: the train step passes vars.encoder through."""
+    import srsly
+
+    project = srsly.read_yaml(ROOT / "project.yml")
+    train = next(c for c in project["commands"] if c["name"] == "train")
+    assert "--encoder ${vars.encoder}" in " ".join(train["script"])
+    assert spacy.util.load_config(CONFIG)["paths"]["encoder"] == project["vars"]["encoder"]
