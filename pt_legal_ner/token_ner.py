@@ -14,7 +14,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy
@@ -143,11 +143,7 @@ class TaggingNER(TrainablePipe):
             # Viterbi over the whole doc: a rule-based sentence splitter would cut
             # "art. 5º da Lei" in two, so sentence boundaries are not imposed here
             spans, token_conf = decode(probs, tags)
-            ents = []
-            for start, end, label, confidence in spans:
-                ent = doc[start:end]
-                ent.label_ = label
-                ents.append((ent, confidence))
+            ents = [(Span(doc, start, end, label=label), conf) for start, end, label, conf in spans]
             doc.ents = [ent for ent, _ in ents]
             for ent, confidence in ents:
                 ent._.source = SOURCE_MODEL

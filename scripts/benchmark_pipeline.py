@@ -1,0 +1,84 @@
+"""Benchmark the packaged pipeline on this CPU, side by side with and without llm_fallback.
+
+Prints `spacy.load` wall time (fresh subprocess each, median of N) and `nlp.pipe` throughput
+on the texts of a .spacy corpus, for: the trained components alone (llm_fallback excluded) and the
+full pipeline with no Ollama server reachable. The ratios are the figures to watch: loading
+must not touch the network, and a missing server must not slow processing down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+LOAD = """
+import sys, time, json
+t = time.perf_counter()
+import spacy
+nlp = spacy.load(sys.argv[1], exclude=json.loads(sys.argv[2]))
+print(time.perf_counter() - t)
+"""
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_time(pipeline: str, exclude: list[str], env: dict, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD, pipeline, json.dumps(exclude)],
+            capture_output=True, text=True, env=env, check=True,
+        )  # fmt: skip
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def throughput(nlp, texts: list[str], batch_size: int) -> float:
+    start = time.perf_counter()
+    n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size))
+    return n_words / (time.perf_counter() - start)
+
+
+def main(
+    pipeline: str = typer.Argument(..., help="package name or folder"),
+    corpus: Path = typer.Argument(..., exists=True, dir_okay=False, help=".spacy file whose texts are used"),
+    n_texts: int = typer.Option(100),
+    repeats: int = typer.Option(3),
+    batch_size: int = typer.Option(8),
+) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+
+    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1")
+    os.environ.update(env)
+    with_llm = load_time(pipeline, [], env, repeats)
+    without = load_time(pipeline, ["llm_fallback"], env, repeats)
+    ratio = with_llm / without
+    typer.echo(f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})")
+
+    nlp = spacy.load(pipeline)
+    texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
+    throughput(nlp, texts[:1], batch_size)  # warm-up
+    with nlp.select_pipes(disable=["llm_fallback"]):
+        base = throughput(nlp, texts, batch_size)
+    full = throughput(nlp, texts, batch_size)
+    typer.echo(
+        f"nlp.pipe on {len(texts)} texts: {base:,.0f} words/s trained only, {full:,.0f} words/s with "
+        f"llm_fallback and no server (ratio {full / base:.2f}); CPU threads: {os.cpu_count()}"
+    )
+
+
+if __name__ == "__main__":
+    typer.run(main)
