@@ -2,14 +2,13 @@
 
 import json
 import logging
-import socket
 
 import pytest
 import spacy
 from spacy.tokens import Span
 
 import pt_legal_ner  # noqa: F401
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.fake_ollama import FakeOllama
 
 TEXT = "O Supremo Tribunal Federal julgou o caso. O recurso veio de Goiânia em 2015."
@@ -25,12 +24,6 @@ def sentence_of(prompt: str) -> str:
 
 def scripted(prompt: str) -> str:
     return json.dumps({"entities": LLM_ANSWERS.get(sentence_of(prompt), [])}, ensure_ascii=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_nlp(base_url: str, tmp_path, **settings):

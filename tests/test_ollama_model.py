@@ -1,7 +1,5 @@
 """OllamaChat against the fake server: the request it sends and every fault it can meet."""
 
-import socket
-
 import pytest
 
 from pt_legal_ner.ollama_model import (
@@ -12,13 +10,8 @@ from pt_legal_ner.ollama_model import (
     OllamaTimeout,
     OllamaUnreachable,
 )
+from tests.conftest import free_port
 from tests.fake_ollama import FakeOllama
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_sends_deterministic_options_and_reads_the_answer():

@@ -4,7 +4,6 @@ then the wheel installed into a fresh virtual environment and loaded from anothe
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import venv
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
 
@@ -39,12 +38,6 @@ print(json.dumps({
     "llm_stats": doc._.llm_fallback,
 }))
 """
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def project_files() -> list[str]:
@@ -110,7 +103,7 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(built_whee
         "PATH": os.environ["PATH"],
         "HF_HUB_OFFLINE": "1",
         "HOME": str(tmp_path),
-        "OLLAMA_HOST": f"127.0.0.1:{closed_port()}",
+        "OLLAMA_HOST": f"127.0.0.1:{free_port()}",
     }
     result = run([str(python), "-c", LOAD_SCRIPT, str(EXAMPLE)], cwd=elsewhere, env=env)
     info = json.loads(result.stdout.strip().splitlines()[-1])
