@@ -38,8 +38,9 @@ normalize = true
 grad_factor = 1.0
 upstream = "*"
 
+# a mean over each token's pieces: a token with no piece (whitespace) gets zeros, not an error
 [model.tok2vec.pooling]
-@layers = "reduce_first.v1"
+@layers = "reduce_mean.v1"
 """
 
 
