@@ -6,8 +6,6 @@ not in the label set, is dropped and counted; an answer that is not the expected
 rejected whole.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Iterable
@@ -25,6 +23,8 @@ class MalformedAnswer(ValueError):
     pass
 
 
+# no `from __future__ import annotations` in this module: `spacy package --code` imports it
+# outside sys.modules, where dataclasses cannot resolve string annotations
 @dataclass
 class ParsedAnswer:
     spans: list[tuple[int, int, str]] = field(default_factory=list)  # character offsets in the text

@@ -22,6 +22,8 @@ from typing import Any
 from spacy_llm.registry import registry
 
 DEFAULT_PORT = 11434
+# a cautious characters-per-token estimate for Portuguese with llama-family tokenizers
+CHARS_PER_TOKEN = 3.0
 
 
 class OllamaError(RuntimeError):
@@ -52,6 +54,10 @@ class OllamaModelNotFound(OllamaError):
 
 class OllamaBadAnswer(OllamaError):
     cause = "bad_answer"
+
+
+class OllamaPromptTooLong(OllamaError):
+    cause = "prompt_too_long"
 
 
 def parse_host(host: str | None) -> str:
@@ -120,6 +126,10 @@ class OllamaChat:
 
     def chat(self, prompt: str) -> str:
         """One prompt -> the assistant's answer text. Raises OllamaError subclasses."""
+        budget = self.context_length - self.options["num_predict"]
+        if len(prompt) / CHARS_PER_TOKEN > budget:
+            # Ollama would silently truncate the prompt's start (the instructions) instead
+            raise OllamaPromptTooLong(f"prompt of {len(prompt)} characters exceeds the {budget}-token budget")
         self.check_model()
         body: dict[str, Any] = {
             "model": self.name,

@@ -65,6 +65,7 @@ def main(
             code_paths=runtime_modules(),
             create_sdist=False,
             create_wheel=True,
+            require_parent=True,
             force=True,
             silent=False,
         )

@@ -77,3 +77,14 @@ def test_empty_answer(content):
     with FakeOllama(answer=lambda p: content) as fake:
         with pytest.raises(OllamaBadAnswer, match="empty"):
             OllamaChat("llama3", fake.url).chat("x")
+
+
+def test_prompt_beyond_the_context_length_is_not_sent():
+    from pt_legal_ner.ollama_model import OllamaPromptTooLong
+
+    with FakeOllama() as fake:
+        model = OllamaChat("llama3", fake.url, context_length=1024, num_predict=24)
+        assert model.chat("x" * 2900) == '{"entities": []}'
+        with pytest.raises(OllamaPromptTooLong):
+            model.chat("x" * 3100)
+        assert len(fake.chat_requests()) == 1

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,18 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
     assert run_info["overrides"]["training.max_steps"] == 20
     wheels = list((project / "packages").glob("pt_legal_ner-0.1.0/dist/pt_legal_ner-0.1.0-py3-none-any.whl"))
     assert len(wheels) == 1
+    with zipfile.ZipFile(wheels[0]) as whl:
+        names = whl.namelist()
+        metadata = whl.read(next(n for n in names if n.endswith("dist-info/METADATA"))).decode()
+    requires = {
+        line.split(":", 1)[1].strip().split("<")[0].split(">")[0]
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    }
+    assert {"spacy", "spacy-transformers", "spacy-llm", "torch"} <= requires
+    # the runtime code and the fine-tuned weights travel inside the wheel
+    assert "pt_legal_ner/llm_fallback.py" in names and "pt_legal_ner/token_ner.py" in names
+    assert any(n.endswith("transformer/model") for n in names)
     return wheels[0]
 
 
