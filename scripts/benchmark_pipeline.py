@@ -19,6 +19,9 @@ from pathlib import Path
 
 import typer
 
+from scripts.atomic import write_text_atomic
+from scripts.train import git_commit, hardware
+
 LOAD = """
 import sys, time, json
 t = time.perf_counter()
@@ -57,6 +60,7 @@ def main(
     n_texts: int = typer.Option(100),
     repeats: int = typer.Option(3),
     batch_size: int = typer.Option(8),
+    output: Path | None = typer.Option(None, help="also write the figures to this file"),
 ) -> None:
     import spacy
     from spacy.tokens import DocBin
@@ -66,7 +70,10 @@ def main(
     with_llm = load_time(pipeline, [], env, repeats)
     without = load_time(pipeline, ["llm_fallback"], env, repeats)
     ratio = with_llm / without
-    typer.echo(f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})")
+    lines = [
+        f"hardware: {hardware(-1)}; commit: {git_commit()}; pipeline: {pipeline}",
+        f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})",
+    ]
 
     nlp = spacy.load(pipeline)
     texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
@@ -74,10 +81,13 @@ def main(
     with nlp.select_pipes(disable=["llm_fallback"]):
         base = throughput(nlp, texts, batch_size)
     full = throughput(nlp, texts, batch_size)
-    typer.echo(
+    lines.append(
         f"nlp.pipe on {len(texts)} texts: {base:,.0f} words/s trained only, {full:,.0f} words/s with "
-        f"llm_fallback and no server (ratio {full / base:.2f}); CPU threads: {os.cpu_count()}"
+        f"llm_fallback and no server (ratio {full / base:.2f})"
     )
+    typer.echo("\n".join(lines))
+    if output is not None:
+        write_text_atomic(output, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
