@@ -23,9 +23,11 @@ from scripts.atomic import write_text_atomic
 from scripts.train import git_commit, hardware
 
 LOAD = """
-import sys, time, json
+import os, sys, time, json
 t = time.perf_counter()
 import spacy
+if os.path.isdir(sys.argv[1]):
+    import pt_legal_ner  # a pipeline folder needs the runtime code registered; a package imports it
 nlp = spacy.load(sys.argv[1], exclude=json.loads(sys.argv[2]))
 print(time.perf_counter() - t)
 """
@@ -75,6 +77,8 @@ def main(
         f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})",
     ]
 
+    if Path(pipeline).is_dir():
+        import pt_legal_ner  # noqa: F401
     nlp = spacy.load(pipeline)
     texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
     throughput(nlp, texts[:1], batch_size)  # warm-up

@@ -2,7 +2,7 @@
 // Usage: node ollama_front.mjs MODEL.gguf PORT NAME
 // Serves /api/version, /api/tags, /api/chat and /api/generate (stream false) on 127.0.0.1,
 // answering one request at a time; the prompt is the last user message, completed as plain text
-// (the small test model has no chat template).
+// (the small test model has no chat template); "format": "json" is honoured with a JSON grammar.
 import http from "node:http";
 import {getLlama, LlamaCompletion} from "node-llama-cpp";
 
@@ -13,8 +13,12 @@ const context = await model.createContext({contextSize: 4096, threads: 2});
 const completion = new LlamaCompletion({contextSequence: context.getSequence()});
 let queue = Promise.resolve();
 
-function complete(prompt, options = {}) {
+// Ollama's "format": "json" constrains decoding to JSON; llama.cpp's JSON grammar does the same
+const jsonGrammar = await llama.getGrammarFor("json");
+
+function complete(prompt, options = {}, format = undefined) {
   const run = queue.then(() => completion.generateCompletion(prompt, {
+    grammar: format === "json" ? jsonGrammar : undefined,
     maxTokens: Math.min(options.num_predict ?? 256, 256),
     temperature: options.temperature ?? 0,
     seed: options.seed ?? 0,
@@ -44,11 +48,11 @@ http.createServer(async (req, res) => {
       return send(res, 404, {error: `model "${body.model}" not found, try pulling it first`});
     if (req.url === "/api/chat") {
       const prompt = body.messages.filter(m => m.role === "user").at(-1).content;
-      const text = await complete(prompt, body.options);
+      const text = await complete(prompt, body.options, body.format);
       return send(res, 200, {model: name, created_at: now, message: {role: "assistant", content: text}, done: true});
     }
     if (req.url === "/api/generate") {
-      const text = await complete(body.prompt, body.options);
+      const text = await complete(body.prompt, body.options, body.format);
       return send(res, 200, {model: name, created_at: now, response: text, done: true});
     }
     send(res, 404, {error: "404 page not found"});
