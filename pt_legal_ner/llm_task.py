@@ -32,10 +32,6 @@ class ParsedAnswer:
     unknown_label: int = 0
     bad_items: int = 0
 
-    @property
-    def dropped(self) -> int:
-        return self.not_in_text + self.unknown_label + self.bad_items
-
 
 class LegalNERTask:
     """Implements spacy-llm's non-sharding task protocol (generate_prompts / parse_responses)."""
