@@ -44,6 +44,7 @@ def git_commit() -> str | None:
 
 
 def main(
+    ctx: typer.Context,
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     output_dir: Path = typer.Argument(...),
     encoder: str = typer.Option(..., help="Hugging Face model name or folder for the transformer"),
@@ -51,6 +52,7 @@ def main(
     seed: int = typer.Option(0),
     gpu_id: int = typer.Option(-1),
 ) -> None:
+    from spacy.cli._util import parse_config_overrides
     from spacy.cli.train import train
 
     import pt_legal_ner  # noqa: F401  (registers the components and the optimizer)
@@ -63,6 +65,8 @@ def main(
         "paths.log": str(partial / "train_log.jsonl"),
         "training.max_steps": max_steps,
         "system.seed": seed,
+        # any other config setting, spaCy-style: --training.max_epochs 6
+        **parse_config_overrides(ctx.args),
     }
     start = time.time()
     train(config_path, partial, use_gpu=gpu_id, overrides=overrides)
@@ -81,4 +85,6 @@ def main(
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    app = typer.Typer(add_completion=False)
+    app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(main)
+    app()
