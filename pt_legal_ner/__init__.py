@@ -15,5 +15,6 @@ from pt_legal_ner import (  # noqa: F401
     llm_task,
     ollama_model,
     optimizers,
+    rules,
     token_ner,
 )

@@ -1,0 +1,70 @@
+"""Rule corrections for LeNER-Br's most regular patterns, applied after the trained NER.
+
+Each rule is kept only where it raised entity F1 on dev (metrics/experiments.md):
+- ``never``: entity texts that are never of a label, e.g. the "Código de Verificação" footer
+  of TJDFT decisions, which the model reads as a law ("Código ...");
+- ``split_at_comma``: labels whose entities never span "<id> , <id>": LeNER-Br annotates
+  "Acórdão n.999404 , 20160610082800APC" as two decisions, the tagger often joins them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from pt_legal_ner.extensions import register_extensions
+
+register_extensions()
+
+
+def has_digit(span: Span) -> bool:
+    return any(ch.isdigit() for ch in span.text)
+
+
+def split_at_commas(ent: Span) -> list[Span]:
+    """``ent`` cut at each comma token that has a digit on both sides within the entity."""
+    parts, start = [], ent.start
+    for token in ent:
+        if token.text == "," and token.i > start:
+            left, right = ent.doc[start : token.i], ent.doc[token.i + 1 : ent.end]
+            if len(right) and has_digit(left) and has_digit(right):
+                parts.append((start, token.i))
+                start = token.i + 1
+    parts.append((start, ent.end))
+    if len(parts) == 1:
+        return [ent]
+    spans = [Span(ent.doc, s, e, label=ent.label_) for s, e in parts]
+    for span in spans:
+        span._.source, span._.confidence = ent._.source, ent._.confidence
+    return spans
+
+
+class LegalRules:
+    def __init__(self, name: str, never: dict[str, list[str]], split_at_comma: list[str]) -> None:
+        self.name = name
+        self.never = {label: [re.compile(p) for p in patterns] for label, patterns in never.items()}
+        self.split_at_comma = set(split_at_comma)
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents: list[Span] = []
+        for ent in doc.ents:
+            if any(p.fullmatch(ent.text) for p in self.never.get(ent.label_, ())):
+                continue
+            ents.extend(split_at_commas(ent) if ent.label_ in self.split_at_comma else [ent])
+        doc.ents = ents
+        return doc
+
+
+@Language.factory(
+    "legal_rules",
+    assigns=["doc.ents"],
+    requires=["doc.ents"],
+    default_config={
+        "never": {"LEGISLACAO": [r"Código( de( Verificação)?)?( ?:\S*)?"]},
+        "split_at_comma": ["JURISPRUDENCIA"],
+    },
+)
+def make_legal_rules(nlp: Language, name: str, never: dict[str, list[str]], split_at_comma: list[str]) -> LegalRules:
+    return LegalRules(name, never, split_at_comma)
