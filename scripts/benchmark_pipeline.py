@@ -4,6 +4,8 @@ Prints `spacy.load` wall time (fresh subprocess each, median of N) and `nlp.pipe
 on the texts of a .spacy corpus, for: the trained components alone (llm_fallback excluded) and the
 full pipeline with no Ollama server reachable. The ratios are the figures to watch: loading
 must not touch the network, and a missing server must not slow processing down.
+With ``--baseline`` (another pipeline, e.g. the previous release) it also times both pipelines'
+trained components in alternating rounds on the same texts and prints the speed ratio.
 """
 
 from __future__ import annotations
@@ -56,6 +58,28 @@ def throughput(nlp, texts: list[str], batch_size: int) -> float:
     return n_words / (time.perf_counter() - start)
 
 
+def load_pipeline(pipeline: str):
+    import spacy
+
+    if Path(pipeline).is_dir():
+        import pt_legal_ner  # noqa: F401
+    return spacy.load(pipeline)
+
+
+def compare_speed(nlp, baseline_nlp, texts: list[str], batch_size: int, repeats: int, baseline: str) -> str:
+    """Trained components only (llm_fallback off), alternating rounds so both see the same load."""
+    rates: dict[str, list[float]] = {"new": [], "baseline": []}
+    for _ in range(repeats):
+        for key, model in (("new", nlp), ("baseline", baseline_nlp)):
+            with model.select_pipes(disable=[p for p in ("llm_fallback",) if p in model.pipe_names]):
+                rates[key].append(throughput(model, texts, batch_size))
+    new, old = statistics.median(rates["new"]), statistics.median(rates["baseline"])
+    return (
+        f"speed against {baseline} (trained components, median of {repeats} alternating rounds): "
+        f"{new:,.0f} vs {old:,.0f} words/s (ratio {new / old:.2f})"
+    )
+
+
 def main(
     pipeline: str = typer.Argument(..., help="package name or folder"),
     corpus: Path = typer.Argument(..., exists=True, dir_okay=False, help=".spacy file whose texts are used"),
@@ -63,8 +87,8 @@ def main(
     repeats: int = typer.Option(3),
     batch_size: int = typer.Option(8),
     output: Path | None = typer.Option(None, help="also write the figures to this file"),
+    baseline: str = typer.Option("", help="another pipeline to compare speed with ('' = none)"),
 ) -> None:
-    import spacy
     from spacy.tokens import DocBin
 
     env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1")
@@ -77,9 +101,7 @@ def main(
         f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})",
     ]
 
-    if Path(pipeline).is_dir():
-        import pt_legal_ner  # noqa: F401
-    nlp = spacy.load(pipeline)
+    nlp = load_pipeline(pipeline)
     texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
     throughput(nlp, texts[:1], batch_size)  # warm-up
     with nlp.select_pipes(disable=["llm_fallback"]):
@@ -89,6 +111,8 @@ def main(
         f"nlp.pipe on {len(texts)} texts: {base:,.0f} words/s trained only, {full:,.0f} words/s with "
         f"llm_fallback and no server (ratio {full / base:.2f})"
     )
+    if baseline:
+        lines.append(compare_speed(nlp, load_pipeline(baseline), texts, batch_size, repeats, baseline))
     typer.echo("\n".join(lines))
     if output is not None:
         write_text_atomic(output, "\n".join(lines) + "\n")

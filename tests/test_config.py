@@ -16,7 +16,7 @@ CONFIG = ROOT / "configs" / "legal_ner_trf.cfg"
 def test_config_builds_the_pipeline(encoder_dir):
     config = util.load_config(CONFIG, overrides={"paths.encoder": str(encoder_dir)}, interpolate=True)
     nlp = util.load_model_from_config(config, auto_fill=True, validate=True)
-    assert nlp.pipe_names == ["transformer", "ner"]
+    assert nlp.pipe_names == ["transformer", "ner", "legal_rules"]
     assert nlp.get_pipe("ner").__class__.__name__ == "TaggingNER"
     assert nlp.config["components"]["transformer"]["model"]["name"] == str(encoder_dir)
 
@@ -64,3 +64,27 @@ def test_project_yml_names_the_encoder_once():
     train = next(c for c in project["commands"] if c["name"] == "train")
     assert "--encoder ${vars.encoder}" in " ".join(train["script"])
     assert spacy.util.load_config(CONFIG)["paths"]["encoder"] == project["vars"]["encoder"]
+
+
+def test_learning_rate_decays_over_the_whole_training(lener_dir, tmp_path):
+    """The schedule's total_steps matches max_epochs of the config's batches (±5%, shuffling):
+    ending early leaves the last steps at rate 0, ending late never finishes the decay."""
+    from scripts.convert_conll import convert
+
+    config = util.load_config(CONFIG, interpolate=True)
+    n_sents = int(next(c for c in _project_vars() if c[0] == "n_sents")[1])
+    convert(lener_dir / "train.conll", tmp_path / "train.spacy", n_sents=n_sents)
+    nlp = spacy.blank("pt")
+    examples = list(
+        registry.resolve({"c": config["corpora"]["train"] | {"path": str(tmp_path / "train.spacy")}})["c"](nlp)
+    )
+    batcher = registry.resolve({"b": config["training"]["batcher"]})["b"]
+    steps = sum(1 for _ in batcher(examples)) * config["training"]["max_epochs"]
+    total = config["training"]["optimizer"]["learn_rate"]["total_steps"]
+    assert 0.95 * steps <= total <= 1.05 * steps, (total, steps)
+
+
+def _project_vars() -> list[tuple[str, object]]:
+    import srsly
+
+    return list(srsly.read_yaml(ROOT / "project.yml")["vars"].items())

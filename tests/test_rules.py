@@ -1,0 +1,59 @@
+import spacy
+from spacy.tokens import Doc, Span
+
+import pt_legal_ner  # noqa: F401  (registers legal_rules)
+
+
+def make_doc(nlp, words: list[str], ents: list[tuple[int, int, str]]) -> Doc:
+    doc = Doc(nlp.vocab, words=words)
+    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
+    for ent in doc.ents:
+        ent._.source, ent._.confidence = "model", 0.8
+    return doc
+
+
+def ents(doc: Doc) -> list[tuple[str, str]]:
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def test_joined_decisions_are_split_at_the_comma():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "( Acórdão n.999404 , 20160610082800APC , Relator : ARNOLDO".split()
+    doc = rules(make_doc(nlp, words, [(1, 5, "JURISPRUDENCIA")]))
+    assert ents(doc) == [("Acórdão n.999404", "JURISPRUDENCIA"), ("20160610082800APC", "JURISPRUDENCIA")]
+    assert [(e._.source, e._.confidence) for e in doc.ents] == [("model", 0.8), ("model", 0.8)]
+
+
+def test_comma_without_an_identifier_on_both_sides_is_kept():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "o HC 123 , Segunda Turma , julgou".split()
+    doc = rules(make_doc(nlp, words, [(1, 7, "JURISPRUDENCIA")]))
+    assert ents(doc) == [("HC 123 , Segunda Turma ,", "JURISPRUDENCIA")]
+
+
+def test_other_labels_are_not_split():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "o art . 7o , § 2o da Lei".split()
+    doc = rules(make_doc(nlp, words, [(1, 9, "LEGISLACAO")]))
+    assert ents(doc) == [("art . 7o , § 2o da Lei", "LEGISLACAO")]
+
+
+def test_verification_code_is_not_a_law_but_a_code_is():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "Código de Verificação :2018ACONT2JYXTK52 conforme o Código Civil e Código".split()
+    doc = make_doc(nlp, words, [(0, 4, "LEGISLACAO"), (6, 8, "LEGISLACAO"), (9, 10, "ORGANIZACAO")])
+    assert ents(rules(doc)) == [("Código Civil", "LEGISLACAO"), ("Código", "ORGANIZACAO")]
+
+
+def test_rules_come_from_the_config_and_survive_saving(tmp_path):
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("legal_rules", config={"never": {"LOCAL": ["Brasília"]}, "split_at_comma": []})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    words = "Acórdão n.1 , 2APC em Brasília".split()
+    doc = loaded.get_pipe("legal_rules")(make_doc(loaded, words, [(0, 4, "JURISPRUDENCIA"), (5, 6, "LOCAL")]))
+    assert ents(doc) == [("Acórdão n.1 , 2APC", "JURISPRUDENCIA")]
