@@ -121,7 +121,7 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(built_whee
     result = run([str(python), "-c", LOAD_SCRIPT, str(EXAMPLE)], cwd=elsewhere, env=env)
     info = json.loads(result.stdout.strip().splitlines()[-1])
     assert info["module"].startswith(str(env_dir))
-    assert info["pipeline"] == ["transformer", "ner", "sentencizer", "llm_fallback"]
+    assert info["pipeline"] == ["transformer", "ner", "legal_rules", "sentencizer", "llm_fallback"]
     assert sorted(info["labels"]) == sorted(["ORGANIZACAO", "PESSOA", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"])
     assert {"ents_f", "ents_per_type", "speed"} <= set(info["performance"])
     assert info["n_tokens"] > 100 and info["text_kept"] and info["piped"] == 2
