@@ -68,6 +68,7 @@ def main(
         # any other config setting, spaCy-style: --training.max_epochs 6
         **parse_config_overrides(ctx.args),
     }
+    commit = git_commit()  # before training: the tree may change during a long run
     start = time.time()
     train(config_path, partial, use_gpu=gpu_id, overrides=overrides)
     run = {
@@ -76,7 +77,7 @@ def main(
         "command": " ".join([Path(sys.executable).name, "-m", "scripts.train", *sys.argv[1:]]),
         "wall_time_s": round(time.time() - start, 1),
         "hardware": hardware(gpu_id),
-        "git_commit": git_commit(),
+        "git_commit": commit,
     }
     (partial / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     shutil.rmtree(output_dir, ignore_errors=True)
