@@ -66,12 +66,17 @@ def load_pipeline(pipeline: str):
     return spacy.load(pipeline)
 
 
+def trained_only(nlp):
+    """``nlp`` with llm_fallback disabled, where it has one (a context manager)."""
+    return nlp.select_pipes(disable=["llm_fallback"] if "llm_fallback" in nlp.pipe_names else [])
+
+
 def compare_speed(nlp, baseline_nlp, texts: list[str], batch_size: int, repeats: int, baseline: str) -> str:
     """Trained components only (llm_fallback off), alternating rounds so both see the same load."""
     rates: dict[str, list[float]] = {"new": [], "baseline": []}
     for _ in range(repeats):
         for key, model in (("new", nlp), ("baseline", baseline_nlp)):
-            with model.select_pipes(disable=[p for p in ("llm_fallback",) if p in model.pipe_names]):
+            with trained_only(model):
                 rates[key].append(throughput(model, texts, batch_size))
     new, old = statistics.median(rates["new"]), statistics.median(rates["baseline"])
     return (
@@ -104,7 +109,7 @@ def main(
     nlp = load_pipeline(pipeline)
     texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
     throughput(nlp, texts[:1], batch_size)  # warm-up
-    with nlp.select_pipes(disable=["llm_fallback"]):
+    with trained_only(nlp):
         base = throughput(nlp, texts, batch_size)
     full = throughput(nlp, texts, batch_size)
     lines.append(

