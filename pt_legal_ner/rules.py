@@ -4,15 +4,20 @@ Each rule is kept only where it raised entity F1 on dev (metrics/experiments.md)
 - ``never``: entity texts that are never of a label, e.g. the "Código de Verificação" footer
   of TJDFT decisions, which the model reads as a law ("Código ...");
 - ``split_at_comma``: labels whose entities never span "<id> , <id>": LeNER-Br annotates
-  "Acórdão n.999404 , 20160610082800APC" as two decisions, the tagger often joins them.
+  "Acórdão n.999404 , 20160610082800APC" as two decisions, the tagger often joins them;
+- ``absorb_state_code``: labels whose entity takes in a following "( UF )", as in the
+  signature line "Brasília ( DF ) , 15 de março de 2018" (annotated whole in train and dev;
+  the tagger cuts it at the parenthesis).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from pt_legal_ner.extensions import register_extensions
 
@@ -41,19 +46,45 @@ def split_at_commas(ent: Span) -> list[Span]:
     return spans
 
 
+STATE_CODE = re.compile(r"[A-Z]{2}")
+
+
+def with_state_code(ent: Span) -> Span:
+    """``ent`` extended over a following "( UF )"; a span cut after its "(" is completed."""
+    doc, end = ent.doc, ent.end
+    if doc[end - 1].text == "(" and end - 1 > ent.start:
+        end -= 1
+    words = [t.text for t in doc[end : end + 3]]
+    if len(words) < 3 or words[0] != "(" or not STATE_CODE.fullmatch(words[1]) or words[2] != ")":
+        return ent
+    span = Span(doc, ent.start, end + 3, label=ent.label_)
+    span._.source, span._.confidence = ent._.source, ent._.confidence
+    return span
+
+
 class LegalRules:
-    def __init__(self, name: str, never: dict[str, list[str]], split_at_comma: list[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        never: dict[str, list[str]],
+        split_at_comma: list[str],
+        absorb_state_code: Iterable[str] = (),
+    ) -> None:
         self.name = name
         self.never = {label: [re.compile(p) for p in patterns] for label, patterns in never.items()}
         self.split_at_comma = set(split_at_comma)
+        self.absorb_state_code = set(absorb_state_code)
 
     def __call__(self, doc: Doc) -> Doc:
         ents: list[Span] = []
         for ent in doc.ents:
             if any(p.fullmatch(ent.text) for p in self.never.get(ent.label_, ())):
                 continue
+            if ent.label_ in self.absorb_state_code:
+                ent = with_state_code(ent)
             ents.extend(split_at_commas(ent) if ent.label_ in self.split_at_comma else [ent])
-        doc.ents = ents
+        # an extended span covers the code the tagger may have tagged on its own
+        doc.ents = filter_spans(ents)
         return doc
 
 
@@ -64,7 +95,10 @@ class LegalRules:
     default_config={
         "never": {"LEGISLACAO": [r"Código( de( Verificação)?)?( ?:\S*)?"]},
         "split_at_comma": ["JURISPRUDENCIA"],
+        "absorb_state_code": ["LOCAL"],
     },
 )
-def make_legal_rules(nlp: Language, name: str, never: dict[str, list[str]], split_at_comma: list[str]) -> LegalRules:
-    return LegalRules(name, never, split_at_comma)
+def make_legal_rules(
+    nlp: Language, name: str, never: dict[str, list[str]], split_at_comma: list[str], absorb_state_code: list[str]
+) -> LegalRules:
+    return LegalRules(name, never, split_at_comma, absorb_state_code)

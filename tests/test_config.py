@@ -1,6 +1,9 @@
 """The training config resolves, builds the intended pipeline and optimizer."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 import spacy
 from spacy import util
 from spacy.util import registry
@@ -70,18 +73,36 @@ def test_project_yml_names_the_encoder_once():
     assert spacy.util.load_config(CONFIG)["paths"]["encoder"] == project["vars"]["encoder"]
 
 
-def test_learning_rate_decays_over_the_whole_training(lener_dir, tmp_path):
-    """The schedule's total_steps matches max_epochs of the config's batches (±5%, shuffling):
-    ending early leaves the last steps at rate 0, ending late never finishes the decay."""
-    from scripts.convert_conll import convert
-
-    config = util.load_config(CONFIG, interpolate=True)
-    convert(lener_dir / "train.conll", tmp_path / "train.spacy", n_sents=read_project()["vars"]["n_sents"])
+def schedule_steps(config: Config, corpus: Path) -> int:
+    """How many steps max_epochs of the config's batches over ``corpus`` take."""
     nlp = spacy.blank("pt")
-    examples = list(
-        registry.resolve({"c": config["corpora"]["train"] | {"path": str(tmp_path / "train.spacy")}})["c"](nlp)
-    )
+    examples = list(registry.resolve({"c": config["corpora"]["train"] | {"path": str(corpus)}})["c"](nlp))
     batcher = registry.resolve({"b": config["training"]["batcher"]})["b"]
-    steps = sum(1 for _ in batcher(examples)) * config["training"]["max_epochs"]
-    total = config["training"]["optimizer"]["learn_rate"]["total_steps"]
+    return sum(1 for _ in batcher(examples)) * config["training"]["max_epochs"]
+
+
+@pytest.mark.parametrize("splits", [["train"], ["train", "dev"]], ids=["default", "final"])
+def test_learning_rate_decays_over_the_whole_training(splits, lener_dir, tmp_path):
+    """The schedule's total_steps matches max_epochs of the config's batches (±5%, shuffling):
+    ending early leaves the last steps at rate 0, ending late never finishes the decay.
+    The final model (train + dev) sets total_steps through the project variable."""
+    from scripts.convert_conll import convert
+    from scripts.merge_corpora import merge
+
+    project = read_project()
+    config = util.load_config(CONFIG, interpolate=True)
+    parts = []
+    for split in splits:
+        parts.append(tmp_path / f"{split}.spacy")
+        convert(lener_dir / f"{split}.conll", parts[-1], n_sents=project["vars"]["n_sents"])
+    merge(parts, tmp_path / "corpus.spacy")
+    steps = schedule_steps(config, tmp_path / "corpus.spacy")
+    if splits == ["train"]:
+        total = config["training"]["optimizer"]["learn_rate"]["total_steps"]
+    else:
+        total = project["vars"]["final_total_steps"]
+        train_final = next(c for c in project["commands"] if c["name"] == "train-final")
+        script = " ".join(train_final["script"])
+        assert "--paths.train corpus/train_dev.spacy" in script
+        assert "--training.optimizer.learn_rate.total_steps ${vars.final_total_steps}" in script
     assert 0.95 * steps <= total <= 1.05 * steps, (total, steps)

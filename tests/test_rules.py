@@ -57,3 +57,22 @@ def test_rules_come_from_the_config_and_survive_saving(tmp_path):
     words = "Acórdão n.1 , 2APC em Brasília".split()
     doc = loaded.get_pipe("legal_rules")(make_doc(loaded, words, [(0, 4, "JURISPRUDENCIA"), (5, 6, "LOCAL")]))
     assert ents(doc) == [("Acórdão n.1 , 2APC", "JURISPRUDENCIA")]
+
+
+def test_place_takes_in_the_state_code_that_follows():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "notas . Brasília ( DF ) , 15 de março".split()
+    cut = rules(make_doc(nlp, words, [(2, 4, "LOCAL"), (4, 5, "LOCAL")]))
+    assert ents(cut) == [("Brasília ( DF )", "LOCAL")]
+    assert [(e._.source, e._.confidence) for e in cut.ents] == [("model", 0.8)]
+    alone = rules(make_doc(nlp, words, [(2, 3, "LOCAL")]))
+    assert ents(alone) == [("Brasília ( DF )", "LOCAL")]
+
+
+def test_state_code_is_only_taken_in_whole_and_for_the_configured_labels():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = "em Brasília ( decisão ) e o STF ( DF ) e Goiás ( GO".split()
+    doc = rules(make_doc(nlp, words, [(1, 2, "LOCAL"), (7, 8, "ORGANIZACAO"), (12, 13, "LOCAL")]))
+    assert ents(doc) == [("Brasília", "LOCAL"), ("STF", "ORGANIZACAO"), ("Goiás", "LOCAL")]
