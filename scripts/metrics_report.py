@@ -10,8 +10,10 @@ import typer
 
 from scripts.atomic import write_text_atomic
 
+DEFAULT_EVALUATION = "`python -m spacy project run evaluate` (best-on-dev model, test split used once)"
 
-def report(scores: dict, run: dict, title: str) -> str:
+
+def report(scores: dict, run: dict, title: str, evaluation: str = DEFAULT_EVALUATION) -> str:
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{100 * value:.2f}"
 
@@ -38,7 +40,7 @@ def report(scores: dict, run: dict, title: str) -> str:
         f"- commit: {run.get('git_commit')}",
         f"- hardware: {run.get('hardware')}",
         f"- training wall time: {run.get('wall_time_s')} s",
-        "- evaluation: `python -m spacy project run evaluate` (best-on-dev model, test split used once)",
+        f"- evaluation: {evaluation}",
         "",
     ]
     return "\n".join(lines)
@@ -48,10 +50,11 @@ def main(
     scores_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     run_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     output_path: Path = typer.Argument(...),
+    evaluation: str = typer.Option(DEFAULT_EVALUATION, help="How the scores were produced"),
 ) -> None:
     scores = json.loads(scores_path.read_text())
     run = json.loads(run_path.read_text())
-    write_text_atomic(output_path, report(scores, run, scores_path.stem))
+    write_text_atomic(output_path, report(scores, run, scores_path.stem, evaluation))
     typer.echo(f"Wrote {output_path}: test ents_f {100 * scores['ents_f']:.2f}")
 
 
