@@ -13,7 +13,6 @@ Each rule is kept only where it raised entity F1 on dev (metrics/experiments.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -28,6 +27,13 @@ def has_digit(span: Span) -> bool:
     return any(ch.isdigit() for ch in span.text)
 
 
+def resized(ent: Span, start: int, end: int) -> Span:
+    """A span over ``start:end`` with ``ent``'s label, source and confidence."""
+    span = Span(ent.doc, start, end, label=ent.label_)
+    span._.source, span._.confidence = ent._.source, ent._.confidence
+    return span
+
+
 def split_at_commas(ent: Span) -> list[Span]:
     """``ent`` cut at each comma token that has a digit on both sides within the entity."""
     parts, start = [], ent.start
@@ -40,10 +46,7 @@ def split_at_commas(ent: Span) -> list[Span]:
     parts.append((start, ent.end))
     if len(parts) == 1:
         return [ent]
-    spans = [Span(ent.doc, s, e, label=ent.label_) for s, e in parts]
-    for span in spans:
-        span._.source, span._.confidence = ent._.source, ent._.confidence
-    return spans
+    return [resized(ent, s, e) for s, e in parts]
 
 
 STATE_CODE = re.compile(r"[A-Z]{2}")
@@ -57,9 +60,7 @@ def with_state_code(ent: Span) -> Span:
     words = [t.text for t in doc[end : end + 3]]
     if len(words) < 3 or words[0] != "(" or not STATE_CODE.fullmatch(words[1]) or words[2] != ")":
         return ent
-    span = Span(doc, ent.start, end + 3, label=ent.label_)
-    span._.source, span._.confidence = ent._.source, ent._.confidence
-    return span
+    return resized(ent, ent.start, end + 3)
 
 
 class LegalRules:
@@ -68,7 +69,7 @@ class LegalRules:
         name: str,
         never: dict[str, list[str]],
         split_at_comma: list[str],
-        absorb_state_code: Iterable[str] = (),
+        absorb_state_code: list[str],
     ) -> None:
         self.name = name
         self.never = {label: [re.compile(p) for p in patterns] for label, patterns in never.items()}

@@ -10,21 +10,23 @@ from spacy.tokens import DocBin
 from scripts.atomic import write_bytes_atomic
 
 
+def read_corpus(path: Path) -> DocBin:
+    try:
+        return DocBin().from_disk(path)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"{path}: not a readable spaCy corpus file ({err})") from None
+
+
 def merge(inputs: list[Path], output: Path) -> int:
     """Write the docs of ``inputs``, in order, to ``output``; return how many."""
-    merged: DocBin | None = None
-    for path in inputs:
-        try:
-            part = DocBin().from_disk(path)
-            if merged is None:
-                merged = part
-            else:
-                merged.merge(part)
-        except (OSError, ValueError) as err:
-            msg = "not a readable spaCy corpus file, or stored with other attributes"
-            raise SystemExit(f"{path}: {msg} ({err})") from None
-    if merged is None:
+    if not inputs:
         raise SystemExit("no input corpus files given")
+    merged = read_corpus(inputs[0])
+    for path in inputs[1:]:
+        try:
+            merged.merge(read_corpus(path))
+        except ValueError as err:
+            raise SystemExit(f"{path}: stored with other attributes than {inputs[0]} ({err})") from None
     write_bytes_atomic(output, merged.to_bytes())
     return len(merged)
 

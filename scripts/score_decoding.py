@@ -39,12 +39,13 @@ def score_variant(nlp: spacy.Language, gold: list, probs: list[np.ndarray], vari
     weight[tags.index("O")] = variant.get("outside_weight", 1.0)
     rules_cfg = variant.get("legal_rules", {})
     rules = None if rules_cfg is None else spacy.blank("pt").add_pipe("legal_rules", config=rules_cfg)
+    min_confidence = variant.get("min_confidence", 0.0)
     examples = []
     for ref, p in zip(gold, probs, strict=True):
         doc = nlp.make_doc(ref.text)
         q = p * weight
         spans, _ = decode(q / q.sum(axis=1, keepdims=True), tags)
-        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab, c in spans if c >= variant.get("min_confidence", 0.0)]
+        doc.ents = [Span(doc, s, e, label=lab) for s, e, lab, c in spans if c >= min_confidence]
         examples.append(Example(rules(doc) if rules else doc, ref))
     return Scorer.score_spans(examples, "ents")
 
