@@ -5,7 +5,8 @@ generated ``__init__`` (replacing this file) imports each of them, so their regi
 functions exist at ``spacy.load``. Modules import each other absolutely
 (``from pt_legal_ner.iob import ...``): the same import works in this checkout and in the
 installed wheel. Importing this package in the checkout registers everything too
-(``spacy train --code pt_legal_ner/__init__.py``).
+(``spacy train --code pt_legal_ner/__init__.py``). ``__main__`` (``python -m pt_legal_ner``,
+the command line) is shipped but never imported by ``spacy.load``.
 """
 
 from pt_legal_ner import (  # noqa: F401

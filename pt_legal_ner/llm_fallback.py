@@ -215,6 +215,8 @@ class LLMFallback:
         try:
             answer = self.model.chat(prompt)
         except OllamaError as err:
+            # its traceback's frames hold this batch's docs; the breaker keeps the error for minutes
+            err.__traceback__ = None
             if err.cause in BREAKER_CAUSES:
                 self._breaker = (time.monotonic(), err)
             return err

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from scripts.atomic import write_text_atomic
+from pt_legal_ner.atomic import write_text_atomic
 from scripts.train import git_commit, hardware
 
 LOAD = """

@@ -17,8 +17,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 import pt_legal_ner  # noqa: F401
+from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.ollama_model import OllamaError
-from scripts.atomic import write_text_atomic
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9, 0.99)
 

@@ -8,27 +8,29 @@ from pathlib import Path
 
 import typer
 
-from scripts.atomic import write_text_atomic
+from pt_legal_ner.atomic import write_text_atomic
 
 DEFAULT_EVALUATION = "`python -m spacy project run evaluate` (best-on-dev model, test split used once)"
 
 
-def report(scores: dict, run: dict, title: str, evaluation: str = DEFAULT_EVALUATION) -> str:
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:.2f}"
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}"
 
-    lines = [
-        f"# {title}: LeNER-Br test split",
-        "",
-        "| label | P | R | F |",
-        "|---|---|---|---|",
-    ]
+
+def score_table(scores: dict) -> list[str]:
+    """Markdown rows: P/R/F per label and the micro average, from `spacy evaluate --output`."""
+    lines = ["| label | P | R | F |", "|---|---|---|---|"]
     for label, prf in sorted(scores.get("ents_per_type", {}).items()):
         lines.append(f"| {label} | {pct(prf['p'])} | {pct(prf['r'])} | {pct(prf['f'])} |")
     lines.append(
         f"| **micro avg** | **{pct(scores.get('ents_p'))}** | **{pct(scores.get('ents_r'))}** "
         f"| **{pct(scores.get('ents_f'))}** |"
     )
+    return lines
+
+
+def report(scores: dict, run: dict, title: str, evaluation: str = DEFAULT_EVALUATION) -> str:
+    lines = [f"# {title}: LeNER-Br test split", "", *score_table(scores)]
     lines += [
         "",
         f"Speed: {scores.get('speed', 0):,.0f} words/s (`spacy evaluate`, same hardware as training).",

@@ -1,15 +1,20 @@
 """Build the installable wheel: `spacy package` with the runtime code (pt_legal_ner/*.py),
-test-set metrics in the meta, and a pinned torch so pip never pulls a CUDA build."""
+the model card (test scores, training, limits, plot) in the meta and README, the command
+line (`python -m pt_legal_ner`), and a capped torch so pip never pulls a CUDA build."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import typer
 from spacy.cli.package import package
+
+from scripts.model_card import PLOT_NAME, card_fields, card_notes
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "pt_legal_ner"
 # The runtime code's own imports (spaCy cannot see them in the config), and a capped torch:
@@ -18,12 +23,17 @@ EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4,<0.8.0", "torch>=2.1,<=2.13.0"]
 PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
 
 
+# spaCy generates the package's __init__, which imports every code file; __main__ is the
+# command line, which must not run (nor be imported) at spacy.load
+NOT_IMPORTED = {"__init__.py", "__main__.py"}
+
+
 def runtime_modules() -> list[Path]:
-    """Every module of the runtime package; spaCy generates the package's own __init__."""
-    return sorted(p for p in RUNTIME_DIR.glob("*.py") if p.name != "__init__.py")
+    """The modules the packaged __init__ imports, so their registered functions exist at spacy.load."""
+    return sorted(p for p in RUNTIME_DIR.glob("*.py") if p.name not in NOT_IMPORTED)
 
 
-def build_meta(model_dir: Path, name: str, version: str, metrics: dict) -> dict:
+def build_meta(model_dir: Path, name: str, version: str, metrics: dict, card: dict) -> dict:
     meta = json.loads((model_dir / "meta.json").read_text())
     meta.update(
         name=name,
@@ -42,6 +52,8 @@ def build_meta(model_dir: Path, name: str, version: str, metrics: dict) -> dict:
     )
     meta["performance"] = {k: metrics[k] for k in PERFORMANCE_KEYS if k in metrics}
     meta["requirements"] = list(dict.fromkeys(meta.get("requirements", []) + EXTRA_REQUIREMENTS))
+    meta.update(card)
+    meta["notes"] = card_notes(meta, metrics)
     return meta
 
 
@@ -51,25 +63,37 @@ def main(
     name: str = typer.Option(...),
     version: str = typer.Option(...),
     metrics: Path = typer.Option(..., exists=True, dir_okay=False, help="`spacy evaluate` JSON of the test split"),
+    run: Path = typer.Option(..., exists=True, dir_okay=False, help="the training run's run.json"),
+    llm_metrics: Path = typer.Option(..., exists=True, dir_okay=False, help="compare-llm JSON"),
+    plot: Path = typer.Option(..., exists=True, dir_okay=False, help="the run's PNG (plot-training)"),
+    encoder: str = typer.Option(..., help="what the encoder is, for the model card"),
 ) -> None:
-    meta = build_meta(model_dir, name, version, json.loads(metrics.read_text()))
+    scores = json.loads(metrics.read_text())
+    card = card_fields(scores, json.loads(run.read_text()), json.loads(llm_metrics.read_text()), encoder)
+    meta = build_meta(model_dir, name, version, scores, card)
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
     try:
         meta_path = staging / "meta.json"
-        meta_path.write_text(json.dumps(meta, indent=2))
+        meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         package(
             model_dir,
             staging,
             meta_path=meta_path,
             code_paths=runtime_modules(),
             create_sdist=False,
-            create_wheel=True,
+            create_wheel=False,
             require_parent=True,
             force=True,
             silent=False,
         )
         built = staging / f"{meta['lang']}_{name}-{version}"
+        package_dir = built / f"{meta['lang']}_{name}"
+        shutil.copy(RUNTIME_DIR / "__main__.py", package_dir)
+        # beside the README that spaCy wrote into the pipeline folder, which links to it
+        shutil.copy(plot, package_dir / built.name / PLOT_NAME)
+        # the wheel build that `spacy package --wheel` runs, after adding the files above
+        subprocess.run([sys.executable, "-m", "build", ".", "--wheel"], cwd=built, check=True)
         final = output_dir / built.name
         shutil.rmtree(final, ignore_errors=True)
         built.rename(final)

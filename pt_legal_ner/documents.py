@@ -1,0 +1,183 @@
+"""Documents to annotate: .txt files, folders of them, JSONL files with a "text" field, stdin.
+
+Every input yields one `Document` per file or JSONL line, in a stable order, with an id that
+is the same on every run (the resume key of `annotate`). A document that cannot be read
+carries its error instead of text, so it gets an output line rather than silence.
+"""
+
+# no `from __future__ import annotations` here: string annotations break dataclasses under
+# spacy.util.import_file, which `spacy package --code` runs on each module
+import json
+import sys
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# magic numbers of the binary formats court systems hand out instead of text
+BINARY_SIGNATURES = {
+    b"%PDF-": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (DOCX/ODT are ZIP archives)",
+    b"\xd0\xcf\x11\xe0": "an OLE file (DOC/XLS)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
+    b"\x7fELF": "an executable program",
+}
+WHITESPACE_CONTROLS = set("\t\n\r\f\v")
+# share of control characters above which decoded bytes are not text
+MAX_CONTROL_SHARE = 0.05
+
+
+class DocumentError(ValueError):
+    """A document that cannot be annotated; the message names the reason."""
+
+
+@dataclass
+class Document:
+    id: str | int
+    text: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    encoding: str | None = None
+    error: str | None = None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252 / Latin-1.
+
+    Raises DocumentError for binary data. Returns the text and the encoding used.
+    """
+    for magic, kind in BINARY_SIGNATURES.items():
+        if data.startswith(magic):
+            raise DocumentError(f"binary file ({kind}), not text: convert it to text first")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as err:
+            raise DocumentError(f"UTF-16 byte-order mark but invalid UTF-16: {err}") from None
+    if b"\x00" in data:
+        raise DocumentError("binary file (NUL bytes), not text")
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        # Brazilian court systems still export Windows-1252 / ISO-8859-1; cp1252 leaves 5
+        # bytes undefined, which Latin-1 maps to C1 controls
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "latin-1"
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in WHITESPACE_CONTROLS)
+    if sample and controls / len(sample) > MAX_CONTROL_SHARE:
+        raise DocumentError(f"binary file ({controls} control characters in its first {len(sample)}), not text")
+    return text, encoding
+
+
+def read_file(path: Path, doc_id: str) -> Document:
+    try:
+        text, encoding = decode_text(path.read_bytes())
+    except (OSError, DocumentError) as err:
+        return Document(doc_id, error=f"{path}: {err}")
+    return Document(doc_id, text=text, encoding=encoding)
+
+
+def folder_files(folder: Path, glob: str, skip: Iterable[Path] = ()) -> list[Path]:
+    """Files under `folder` matching `glob`, sorted; hidden files and folders, and the paths in
+    `skip` (the run's own outputs, when they lie inside the folder), left out."""
+    skipped = [s.resolve() for s in skip]
+    return sorted(
+        p
+        for p in folder.glob(glob)
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and not any(s == p.resolve() or s in p.resolve().parents for s in skipped)
+    )
+
+
+def parse_jsonl_line(line: str, doc_id: int, origin: str) -> Document:
+    where = f"{origin} line {doc_id}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        return Document(doc_id, error=f"{where}: invalid JSON ({err})")
+    if not isinstance(record, dict):
+        return Document(doc_id, error=f"{where}: expected a JSON object, got {type(record).__name__}")
+    text = record.pop("text", None)
+    if not isinstance(text, str):
+        problem = 'no "text" field' if text is None else f'"text" is {type(text).__name__}, not a string'
+        return Document(doc_id, fields=record, error=f"{where}: {problem}")
+    return Document(doc_id, text=text, fields=record)
+
+
+def read_jsonl(lines: Iterator[bytes], origin: str) -> Iterator[Document]:
+    """One document per non-blank line; the id is the 1-based line number."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            yield Document(number, error=f"{origin} line {number}: not UTF-8 ({err})")
+            continue
+        yield parse_jsonl_line(line, number, origin)
+
+
+def is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in {".jsonl", ".ndjson"}
+
+
+def read_stdin() -> Iterator[Document]:
+    """stdin is JSONL when its first non-blank line is a JSON object, else one text document "-"."""
+    data = sys.stdin.buffer.read()
+    first = next((line for line in data.splitlines() if line.strip()), b"")
+    try:
+        looks_jsonl = isinstance(json.loads(first), dict)
+    except ValueError:
+        looks_jsonl = False
+    if looks_jsonl:
+        yield from read_jsonl(iter(data.splitlines()), "stdin")
+        return
+    try:
+        text, encoding = decode_text(data)
+    except DocumentError as err:
+        yield Document("-", error=f"stdin: {err}")
+        return
+    yield Document("-", text=text, encoding=encoding)
+
+
+def count_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> int | None:
+    """How many documents `read_documents` will yield (None for stdin), for the progress bar."""
+    path = Path(source)
+    if source == "-":
+        return None
+    if path.is_dir():
+        return len(folder_files(path, glob, skip))
+    if is_jsonl(path):
+        with path.open("rb") as f:
+            return sum(1 for line in f if line.strip())
+    return 1
+
+
+def read_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> Iterator[Document]:
+    """The documents of INPUT: "-" (stdin), a folder, a .jsonl/.ndjson file or a text file.
+
+    Folder documents are identified by their path relative to the folder, a text file by its
+    path as given, JSONL documents by line number. Raises FileNotFoundError if INPUT is missing.
+    """
+    if source == "-":
+        yield from read_stdin()
+        return
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"input not found: {source}")
+    if path.is_dir():
+        for file in folder_files(path, glob, skip):
+            yield read_file(file, file.relative_to(path).as_posix())
+    elif is_jsonl(path):
+        with path.open("rb") as f:
+            yield from read_jsonl(iter(f), str(path))
+    else:
+        yield read_file(path, source)

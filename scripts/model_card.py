@@ -1,0 +1,88 @@
+"""The packaged pipeline's model card: fields for meta.json, and the markdown that `spacy
+package` appends to the README it generates (meta "notes", from configs/model_card.md.jinja)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from scripts.metrics_report import score_table
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+TEMPLATE = CONFIGS / "model_card.md.jinja"
+LABEL_DEFINITIONS = CONFIGS / "llm" / "labels_pt.json"
+# the plot's file name inside the packaged pipeline folder, beside README.md
+PLOT_NAME = "model_card.png"
+DATA = (
+    "7,827 training sentences (229,277 tokens, 8,894 entities); 1,176 dev sentences chose the model; "
+    "1,389 test sentences (1,536 entities) gave the scores. The texts are decisions of Brazilian courts "
+    "(STF, STJ, TCU, state courts) and laws."
+)
+LIMITS = [
+    "Trained on court decisions and laws only (LeNER-Br): petitions, contracts and other document types are untested.",
+    "LOCAL has only 47 test entities, so its F1 moves by about 5 points between training runs; "
+    '"Distrito Federal" and "Estado de ..." are LOCAL or ORGANIZACAO by context, as in the annotations.',
+    "Boundaries follow LeNER-Br's conventions: titles stay outside PESSOA ('Ministro Benjamin Zymler' -> "
+    "'Benjamin Zymler'), 'Brasília ( DF )' is one LOCAL, an article cited with its law is one LEGISLACAO.",
+    "The encoder reads windows of 256 word pieces (stride 192); `annotate` cuts documents into pieces of at most "
+    "10,000 characters at line breaks, so an entity across a cut would be split.",
+]
+
+
+def weakest_labels(scores: dict, n: int = 2) -> str:
+    worst = sorted(scores["ents_per_type"].items(), key=lambda item: item[1]["f"])[:n]
+    return ", ".join(f"{label} (F1 {100 * prf['f']:.1f})" for label, prf in worst)
+
+
+def llm_limit(llm_metrics: dict) -> str:
+    share = (
+        f"at threshold {llm_metrics['threshold']} it asks about "
+        f"{100 * llm_metrics['share_sent_to_llm']:.1f}% of test sentences"
+    )
+    if "skipped" in llm_metrics["llm"]:
+        return (
+            f"`llm_fallback` ({share}) was not scored against a real LLM when this package was built "
+            f"({llm_metrics['llm']['skipped']}): its effect on F1 is unmeasured, and zero-shot `extra_labels` "
+            "are only as good as the LLM."
+        )
+    with_llm = llm_metrics["trained_plus_llm"]["ents_f"]
+    return (
+        f"`llm_fallback` ({share}) with {llm_metrics['llm']['model']}: test F1 {100 * with_llm:.2f} against "
+        f"{100 * llm_metrics['trained_only']['ents_f']:.2f} without it."
+    )
+
+
+def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str) -> dict[str, Any]:
+    """What meta.json says about the model besides spaCy's own fields."""
+    return {
+        "label_definitions": json.loads(LABEL_DEFINITIONS.read_text(encoding="utf-8")),
+        "training": {
+            "data": DATA,
+            "encoder": encoder,
+            "hardware": run["hardware"],
+            "wall_time_s": run["wall_time_s"],
+            "command": run["command"],
+            "commit": run["git_commit"],
+        },
+        "cpu_speed": {
+            "words_per_s": round(scores["speed"]),
+            "measured_by": f"`spacy evaluate` on the test split, trained components only, on {run['hardware']}",
+        },
+        "limitations": [f"Weakest labels on test: {weakest_labels(scores)}.", *LIMITS, llm_limit(llm_metrics)],
+    }
+
+
+def card_notes(meta: dict, scores: dict) -> str:
+    """The model card's markdown, rendered from the fields of `card_fields` in `meta`."""
+    template = jinja2.Template(TEMPLATE.read_text(encoding="utf-8"), undefined=jinja2.StrictUndefined)
+    return template.render(
+        plot=PLOT_NAME,
+        table="\n".join(score_table(scores)),
+        definitions=meta["label_definitions"],
+        training=meta["training"],
+        speed=meta["cpu_speed"],
+        limitations=meta["limitations"],
+    )
