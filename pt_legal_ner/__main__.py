@@ -34,11 +34,12 @@ def model_dir(model: str) -> Path:
 
 
 def return_freed_memory_to_the_os() -> None:
-    """Serve blocks of 128 KiB and more from mmap, so that freeing them returns them.
+    """Serve blocks of 1 MiB and more from mmap, so that freeing them gives them back.
 
-    glibc keeps smaller-than-threshold blocks in its heap, where the transformer's tensors of
-    varying sizes fragment it: over a 300-page judgment the peak RSS grew from 1.2 to 2.1 GB,
-    and was 1.3 GB with this. MALLOC_MMAP_THRESHOLD_ set by the user wins; no-op off glibc.
+    glibc otherwise keeps them in its heap, which the transformer's tensors of varying sizes
+    fragment: with llm_fallback on, a 300-page judgment peaked at 1.84 GB RSS against 1.22 GB
+    for 60 pages; with this, 1.35 GB, at the same speed (metrics/benchmark_annotate.txt).
+    A MALLOC_MMAP_THRESHOLD_ set by the user wins; a no-op off glibc.
     """
     if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return
@@ -47,7 +48,7 @@ def return_freed_memory_to_the_os() -> None:
     except OSError:
         return
     m_mmap_threshold = -3  # glibc's malloc.h
-    libc.mallopt(m_mmap_threshold, 128 * 1024)
+    libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
