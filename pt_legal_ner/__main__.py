@@ -39,9 +39,10 @@ def return_freed_memory_to_the_os() -> None:
     glibc otherwise keeps them in its heap, which the transformer's tensors of varying sizes
     fragment: with llm_fallback on, a 300-page judgment peaked at 1.84 GB RSS against 1.22 GB
     for 60 pages; with this, 1.35 GB, at the same speed (metrics/benchmark_annotate.txt).
-    A MALLOC_MMAP_THRESHOLD_ set by the user wins; a no-op off glibc.
+    A MALLOC_MMAP_THRESHOLD_ set by the user wins, PT_LEGAL_NER_MALLOC=default keeps glibc's
+    behaviour (the benchmark's baseline); a no-op off glibc.
     """
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or os.environ.get("PT_LEGAL_NER_MALLOC") == "default":
         return
     try:
         libc = ctypes.CDLL("libc.so.6")

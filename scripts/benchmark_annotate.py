@@ -38,14 +38,16 @@ def is_pipeline_folder(model: str) -> bool:
     return (Path(model) / "config.cfg").is_file()
 
 
-def run_annotate(python: str, model: str, source: Path, out: Path, extra: list[str]) -> tuple[float, float]:
+def run_annotate(
+    python: str, model: str, source: Path, out: Path, extra: list[str], env: dict | None = None
+) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one annotate process."""
     cmd = [python, "-m", "pt_legal_ner", "annotate", str(source), "-o", str(out), "--model", model, *extra]
     start = time.perf_counter()
     # a pipeline folder runs with this checkout's code; an installed package from elsewhere, as
     # in a checkout `-m pt_legal_ner` would import the source package instead of the installed one
     cwd = ROOT if is_pipeline_folder(model) else out.parent
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, cwd=cwd, env={**os.environ, **(env or {})})
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     stderr = proc.stderr.read()
@@ -90,6 +92,16 @@ def main(
                 f"{seconds:.0f} s, {words_in(doc) / seconds:,.0f} words/s, peak RSS {peaks[n_pages]:,.0f} MiB"
             )
         lines.append(f"peak ratio {pages} pages / 60 pages: {peaks[pages] / peaks[60]:.2f}")
+        # side by side: the same long document with glibc's default malloc behaviour
+        doc = tmp / f"{pages}.txt"
+        base_s, base_peak = run_annotate(
+            python, model, doc, tmp / "baseline.jsonl", extra, env={"PT_LEGAL_NER_MALLOC": "default"}
+        )
+        lines.append(
+            f"baseline, {pages} pages with glibc's malloc defaults (PT_LEGAL_NER_MALLOC=default): {base_s:.0f} s, "
+            f"peak RSS {base_peak:,.0f} MiB; ratios default/baseline: time {seconds / base_s:.2f}, "
+            f"peak {peaks[pages] / base_peak:.2f}"
+        )
     lines.append("llm_fallback excluded (no Ollama server here); each figure is one process, started cold")
     write_text_atomic(output, "\n".join(lines) + "\n")
     typer.echo("\n".join(lines))
