@@ -37,8 +37,8 @@ def return_freed_memory_to_the_os() -> None:
     """Serve blocks of 1 MiB and more from mmap, so that freeing them gives them back.
 
     glibc otherwise keeps them in its heap, which the transformer's tensors of varying sizes
-    fragment: with llm_fallback on, a 300-page judgment peaked at 1.84 GB RSS against 1.22 GB
-    for 60 pages; with this, 1.35 GB, at the same speed (metrics/benchmark_annotate.txt).
+    fragment, so the peak grows with the document: 300 pages peaked at 1,641 MiB against
+    1,227 MiB with this, which cost 1.31 times the time (metrics/benchmark_annotate.txt).
     A MALLOC_MMAP_THRESHOLD_ set by the user wins, PT_LEGAL_NER_MALLOC=default keeps glibc's
     behaviour (the benchmark's baseline); a no-op off glibc.
     """
