@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
 from pt_legal_ner.annotate import MAX_CHUNK_CHARS, annotate
-from pt_legal_ner.documents import count_documents, read_documents
+from pt_legal_ner.documents import open_documents
 
 MODEL = "pt_legal_ner"
 
@@ -53,8 +53,12 @@ def return_freed_memory_to_the_os() -> None:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    if args.input != "-" and not Path(args.input).exists():
-        print(f"error: input not found: {args.input}", file=sys.stderr)
+    # OUT and the pages may lie inside a folder INPUT: they are not documents
+    own_outputs = [args.output] + ([args.html] if args.html else [])
+    try:
+        total, documents = open_documents(args.input, args.glob, own_outputs)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     return_freed_memory_to_the_os()
     try:
@@ -62,15 +66,12 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"error: cannot load the pipeline {args.model!r}: {err}", file=sys.stderr)
         return 2
-    # OUT and the pages may lie inside a folder INPUT: they are not documents
-    own_outputs = [args.output] + ([args.html] if args.html else [])
-    total = count_documents(args.input, args.glob, own_outputs)
     # a bar on a terminal only (tqdm's disable=None), so logs and pipes stay clean
     with tqdm(total=total, unit="doc", desc="annotate", disable=None, file=sys.stderr) as bar:
         try:
             summary = annotate(
                 nlp,
-                read_documents(args.input, args.glob, own_outputs),
+                documents,
                 args.output,
                 html_dir=args.html,
                 batch_size=args.batch_size,
@@ -100,6 +101,20 @@ def cmd_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def nonzero_int(value: str) -> int:
+    number = int(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must not be 0")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pt_legal_ner", description="Portuguese legal NER (LeNER-Br)")
     sub = root.add_subparsers(dest="command", required=True)
@@ -115,11 +130,13 @@ def parser() -> argparse.ArgumentParser:
     ann.add_argument("input", metavar="INPUT")
     ann.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jsonl")
     ann.add_argument("--html", type=Path, metavar="DIR", help="write one displaCy page per document here")
-    ann.add_argument("--batch-size", type=int, default=16, help="texts per nlp.pipe batch (default 16)")
-    ann.add_argument("--n-process", type=int, default=1, help="processes for nlp.pipe (default 1)")
+    ann.add_argument("--batch-size", type=positive_int, default=16, help="texts per nlp.pipe batch (default 16)")
+    ann.add_argument(
+        "--n-process", type=nonzero_int, default=1, help="processes for nlp.pipe; -1: all CPUs (default 1)"
+    )
     ann.add_argument(
         "--max-chars",
-        type=int,
+        type=positive_int,
         default=MAX_CHUNK_CHARS,
         help=f"longest piece of a document the pipeline sees at once; bounds memory (default {MAX_CHUNK_CHARS:,})",
     )
@@ -143,8 +160,6 @@ def main(argv: list[str] | None = None) -> int:
         lambda record: not record.getMessage().startswith("Token indices sequence length")
     )
     args = parser().parse_args(argv)
-    if getattr(args, "batch_size", 1) < 1 or getattr(args, "n_process", 1) == 0 or getattr(args, "max_chars", 1) < 1:
-        parser().error("--batch-size and --max-chars must be >= 1, --n-process non-zero")
     return args.func(args)
 
 

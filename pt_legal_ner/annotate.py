@@ -25,9 +25,11 @@ from spacy.util import minibatch
 
 from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.documents import Document
+from pt_legal_ner.extensions import register_extensions
 from pt_legal_ner.render import html_name, render_page
 
 logger = logging.getLogger("pt_legal_ner")
+register_extensions()
 MAX_CHUNK_CHARS = 10_000
 
 
@@ -59,20 +61,17 @@ def split_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, s
 
 
 def entity_dicts(doc: Doc, offset: int = 0) -> list[dict[str, Any]]:
-    out = []
-    for ent in doc.ents:
-        confidence = getattr(ent._, "confidence", None) if ent.has_extension("confidence") else None
-        out.append(
-            {
-                "start": ent.start_char + offset,
-                "end": ent.end_char + offset,
-                "label": ent.label_,
-                "text": ent.text,
-                "source": ent._.source if ent.has_extension("source") else None,
-                "confidence": None if confidence is None else round(float(confidence), 4),
-            }
-        )
-    return out
+    return [
+        {
+            "start": ent.start_char + offset,
+            "end": ent.end_char + offset,
+            "label": ent.label_,
+            "text": ent.text,
+            "source": ent._.source,
+            "confidence": None if ent._.confidence is None else round(float(ent._.confidence), 4),
+        }
+        for ent in doc.ents
+    ]
 
 
 def read_done_ids(path: Path) -> set[str | int]:
@@ -152,7 +151,8 @@ def make_record(slot: Slot) -> dict[str, Any]:
         "fields": doc.fields,
         "encoding": doc.encoding,
         "text": doc.text if ok else None,
-        "entities": sorted(slot.entities, key=lambda e: (e["start"], e["end"])) if ok else None,
+        # pieces come back in order, and each doc's ents are sorted
+        "entities": slot.entities if ok else None,
         "error": doc.error,
     }
 

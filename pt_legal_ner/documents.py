@@ -132,13 +132,14 @@ def is_jsonl(path: Path) -> bool:
 def read_stdin() -> Iterator[Document]:
     """stdin is JSONL when its first non-blank line is a JSON object, else one text document "-"."""
     data = sys.stdin.buffer.read()
-    first = next((line for line in data.splitlines() if line.strip()), b"")
+    lines = data.splitlines()
+    first = next((line for line in lines if line.strip()), b"")
     try:
         looks_jsonl = isinstance(json.loads(first), dict)
     except ValueError:
         looks_jsonl = False
     if looks_jsonl:
-        yield from read_jsonl(iter(data.splitlines()), "stdin")
+        yield from read_jsonl(iter(lines), "stdin")
         return
     try:
         text, encoding = decode_text(data)
@@ -148,36 +149,28 @@ def read_stdin() -> Iterator[Document]:
     yield Document("-", text=text, encoding=encoding)
 
 
-def count_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> int | None:
-    """How many documents `read_documents` will yield (None for stdin), for the progress bar."""
-    path = Path(source)
-    if source == "-":
-        return None
-    if path.is_dir():
-        return len(folder_files(path, glob, skip))
-    if is_jsonl(path):
-        with path.open("rb") as f:
-            return sum(1 for line in f if line.strip())
-    return 1
-
-
-def read_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> Iterator[Document]:
-    """The documents of INPUT: "-" (stdin), a folder, a .jsonl/.ndjson file or a text file.
+def open_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> tuple[int | None, Iterator[Document]]:
+    """The documents of INPUT, "-" (stdin), a folder, a .jsonl/.ndjson file or a text file, and
+    how many there are (None for stdin), for the progress bar.
 
     Folder documents are identified by their path relative to the folder, a text file by its
     path as given, JSONL documents by line number. Raises FileNotFoundError if INPUT is missing.
     """
     if source == "-":
-        yield from read_stdin()
-        return
+        return None, read_stdin()
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"input not found: {source}")
     if path.is_dir():
-        for file in folder_files(path, glob, skip):
-            yield read_file(file, file.relative_to(path).as_posix())
-    elif is_jsonl(path):
+        files = folder_files(path, glob, skip)
+        return len(files), (read_file(file, file.relative_to(path).as_posix()) for file in files)
+    if is_jsonl(path):
         with path.open("rb") as f:
-            yield from read_jsonl(iter(f), str(path))
-    else:
-        yield read_file(path, source)
+            total = sum(1 for line in f if line.strip())
+        return total, read_jsonl_file(path)
+    return 1, iter([read_file(path, source)])
+
+
+def read_jsonl_file(path: Path) -> Iterator[Document]:
+    with path.open("rb") as f:
+        yield from read_jsonl(iter(f), str(path))

@@ -11,6 +11,7 @@ from typing import Any
 from spacy import displacy
 from spacy.displacy.templates import TPL_PAGE
 
+from pt_legal_ner.extensions import SOURCE_LLM, SOURCE_MODEL, SOURCE_RULE
 from pt_legal_ner.labels import LENER_LABELS
 
 # one colour per label, the same on every page (colour-blind-safe Okabe-Ito hues, lightened)
@@ -24,7 +25,7 @@ LABEL_COLORS: dict[str, str] = {
 }
 # zero-shot labels of llm_fallback (`extra_labels`) have no fixed colour
 OTHER_COLOR = "#dddddd"
-SOURCE_BORDER = {"model": "solid", "rule": "dotted", "llm": "dashed"}
+SOURCE_BORDER = {SOURCE_MODEL: "solid", SOURCE_RULE: "dotted", SOURCE_LLM: "dashed"}
 
 TPL_MARK = (
     '<mark class="entity" data-label="{label}" data-source="{source}" title="{label} · {source} · {confidence}"'

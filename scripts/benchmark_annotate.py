@@ -78,18 +78,20 @@ def main(
         tmp = Path(tmp_name)
         n_docs = sum(1 for p in folder.iterdir() if p.is_file())
         seconds, peak = run_annotate(python, model, folder, tmp / "folder.jsonl", extra)
+        words = words_in(folder)
         lines.append(
-            f"folder {folder.name}: {n_docs} documents, {words_in(folder):,} words in {seconds:.0f} s "
-            f"({n_docs / seconds:.2f} documents/s, {words_in(folder) / seconds:,.0f} words/s), peak RSS {peak:,.0f} MiB"
+            f"folder {folder.name}: {n_docs} documents, {words:,} words in {seconds:.0f} s "
+            f"({n_docs / seconds:.2f} documents/s, {words / seconds:,.0f} words/s), peak RSS {peak:,.0f} MiB"
         )
-        peaks = {}
+        times, peaks = {}, {}
         for n_pages in sorted({3, 60, pages}):
             doc = tmp / f"{n_pages}.txt"
             doc.write_text(long_judgment(folder, n_pages), encoding="utf-8")
-            seconds, peaks[n_pages] = run_annotate(python, model, doc, tmp / f"{n_pages}.jsonl", extra)
+            times[n_pages], peaks[n_pages] = run_annotate(python, model, doc, tmp / f"{n_pages}.jsonl", extra)
+            words = words_in(doc)
             lines.append(
-                f"one document of {n_pages} pages ({doc.stat().st_size:,} bytes, {words_in(doc):,} words): "
-                f"{seconds:.0f} s, {words_in(doc) / seconds:,.0f} words/s, peak RSS {peaks[n_pages]:,.0f} MiB"
+                f"one document of {n_pages} pages ({doc.stat().st_size:,} bytes, {words:,} words): "
+                f"{times[n_pages]:.0f} s, {words / times[n_pages]:,.0f} words/s, peak RSS {peaks[n_pages]:,.0f} MiB"
             )
         lines.append(f"peak ratio {pages} pages / 60 pages: {peaks[pages] / peaks[60]:.2f}")
         # side by side: the same long document with glibc's default malloc behaviour
@@ -99,7 +101,7 @@ def main(
         )
         lines.append(
             f"baseline, {pages} pages with glibc's malloc defaults (PT_LEGAL_NER_MALLOC=default): {base_s:.0f} s, "
-            f"peak RSS {base_peak:,.0f} MiB; ratios default/baseline: time {seconds / base_s:.2f}, "
+            f"peak RSS {base_peak:,.0f} MiB; ratios default/baseline: time {times[pages] / base_s:.2f}, "
             f"peak {peaks[pages] / base_peak:.2f}"
         )
     lines.append("llm_fallback excluded (no Ollama server here); each figure is one process, started cold")

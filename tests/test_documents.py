@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pt_legal_ner.documents import DocumentError, count_documents, decode_text, read_documents
+from pt_legal_ner.documents import DocumentError, decode_text, open_documents
 
 TEXT = "Decisão do Tribunal de Justiça de São Paulo, em Brasília, 12 de março de 2015 — ação nº 1."
 
@@ -51,20 +51,22 @@ def test_folder_documents_are_sorted_relative_paths_with_errors_kept(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4 ...")
     (tmp_path / ".hidden.txt").write_text("não", encoding="utf-8")
-    docs = list(read_documents(str(tmp_path)))
+    total, docs = open_documents(str(tmp_path))
+    docs = list(docs)
     assert [d.id for d in docs] == ["a.txt", "empty.txt", "scan.pdf", "sub/b.txt"]
-    assert count_documents(str(tmp_path)) == 4
+    assert total == 4
     by_id = {d.id: d for d in docs}
     assert by_id["a.txt"].text == "ação" and by_id["a.txt"].encoding == "cp1252"
     assert by_id["empty.txt"].text == "" and by_id["empty.txt"].error is None
     assert "scan.pdf" in by_id["scan.pdf"].error and "PDF" in by_id["scan.pdf"].error
-    assert [d.id for d in read_documents(str(tmp_path), "*.txt")] == ["a.txt", "empty.txt"]
+    assert [d.id for d in open_documents(str(tmp_path), "*.txt")[1]] == ["a.txt", "empty.txt"]
     # the run's own output and pages, inside the folder, are not documents
     (tmp_path / "html").mkdir()
     (tmp_path / "html" / "a.html").write_text("<p>", encoding="utf-8")
     skip = [tmp_path / "empty.txt", tmp_path / "html"]
-    assert [d.id for d in read_documents(str(tmp_path), skip=skip)] == ["a.txt", "scan.pdf", "sub/b.txt"]
-    assert count_documents(str(tmp_path), skip=skip) == 3
+    total, docs = open_documents(str(tmp_path), skip=skip)
+    assert [d.id for d in docs] == ["a.txt", "scan.pdf", "sub/b.txt"]
+    assert total == 3
 
 
 def test_jsonl_keeps_fields_and_names_each_bad_line(tmp_path):
@@ -78,9 +80,10 @@ def test_jsonl_keeps_fields_and_names_each_bad_line(tmp_path):
         json.dumps({"text": 5}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    docs = list(read_documents(str(path)))
+    total, docs = open_documents(str(path))
+    docs = list(docs)
     assert [d.id for d in docs] == [1, 3, 4, 5, 6]
-    assert count_documents(str(path)) == len(docs)
+    assert total == len(docs)
     assert docs[0].text == "um" and docs[0].fields == {"processo": "123", "id": "x"}
     assert docs[1].error.startswith(f"{path} line 3: invalid JSON")
     assert 'no "text" field' in docs[2].error and docs[2].fields == {"body": "sem texto"}
@@ -90,4 +93,4 @@ def test_jsonl_keeps_fields_and_names_each_bad_line(tmp_path):
 
 def test_missing_input_is_an_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.txt"):
-        list(read_documents(str(tmp_path / "nowhere.txt")))
+        open_documents(str(tmp_path / "nowhere.txt"))
