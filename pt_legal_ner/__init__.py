@@ -11,6 +11,7 @@ the command line) is shipped but never imported by ``spacy.load``.
 
 from pt_legal_ner import (  # noqa: F401
     answer_cache,
+    encoder_runtime,
     extensions,
     llm_fallback,
     llm_task,
@@ -18,4 +19,5 @@ from pt_legal_ner import (  # noqa: F401
     optimizers,
     rules,
     token_ner,
+    transformer_model,
 )

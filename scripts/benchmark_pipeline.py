@@ -1,14 +1,18 @@
-"""Benchmark the packaged pipeline on this CPU, side by side with and without llm_fallback.
+"""CPU speed of the packaged pipeline, side by side with its fp32 path and a Hugging Face pipeline.
 
-Prints `spacy.load` wall time (fresh subprocess each, median of N) and `nlp.pipe` throughput
-on the texts of a .spacy corpus, for: the trained components alone (llm_fallback excluded) and the
-full pipeline with no Ollama server reachable. The ratios are the figures to watch: loading
-must not touch the network, and a missing server must not slow processing down.
-With ``--baseline`` (another pipeline, e.g. the previous release) it also times both pipelines'
-trained components in alternating rounds on the same texts and prints the speed ratio.
+Each variant runs in a fresh process (its own `spacy.load` time and peak RSS), on the same texts
+of a .spacy corpus, in alternating rounds; the figures are medians. Words are spaCy tokens of the
+same texts for every variant. No Ollama server is reachable (a closed port), as on a CPU server
+without one. Variants:
+
+- ``default``: the pipeline as `spacy.load` gives it (int8 where the CPU allows, else fp32 with a warning);
+- ``int8``: the int8 encoder forced (``needs = []``), whatever the CPU;
+- ``fp32``: the fp32 torch model, padding-free buckets;
+- ``fp32-padded``: the fp32 torch model with every window of a batch padded to the longest, as
+  spacy-transformers runs it (the pipeline before the CPU path);
+- ``hf``: ``transformers.pipeline("token-classification")`` on the same fp32 encoder (its token
+  classification head is untrained: only its speed is compared), one text at a time.
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -16,7 +20,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -24,15 +27,63 @@ import typer
 from pt_legal_ner.atomic import write_text_atomic
 from scripts.train import git_commit, hardware
 
-LOAD = """
-import os, sys, time, json
+VARIANTS = {
+    "default": {},
+    "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
+    "fp32": {"cpu_encoder": {"precision": "fp32"}},
+    "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9},
+    "hf": None,
+}
+
+RUN = """
+import json, resource, sys, time, warnings
 t = time.perf_counter()
 import spacy
-if os.path.isdir(sys.argv[1]):
-    import pt_legal_ner  # a pipeline folder needs the runtime code registered; a package imports it
-nlp = spacy.load(sys.argv[1], exclude=json.loads(sys.argv[2]))
-print(time.perf_counter() - t)
+from spacy.tokens import DocBin
+pipeline, corpus, n_texts, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+variant = json.loads(sys.argv[5])
+import pt_legal_ner
+config = {} if not variant else {"components": {"transformer": {"model": variant}}}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    nlp = spacy.load(pipeline, config=config)
+    load_s = time.perf_counter() - t
+    texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
+    n_words = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+    if variant is None:
+        from scripts.benchmark_pipeline import hf_pipeline
+        hf = hf_pipeline(nlp)
+        del nlp
+        run = lambda: list(hf(texts, batch_size=1))
+    else:
+        run = lambda: list(nlp.pipe(texts, batch_size=batch_size))
+    run_warm = run if variant is None else (lambda: list(nlp.pipe(texts[:batch_size], batch_size=batch_size)))
+    run_warm()
+    t = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"load_s": load_s, "words_per_s": n_words / seconds, "peak_rss_mib": rss, "n_words": n_words,
+                  "warnings": sorted({str(w.message) for w in caught if "pt_legal_ner" in str(w.message)})}))
 """
+
+
+def hf_pipeline(nlp):
+    """A Hugging Face token-classification pipeline on the spaCy pipeline's own fp32 encoder."""
+    from transformers import BertForTokenClassification, pipeline
+
+    trf = nlp.get_pipe("transformer").model
+    encoder = trf.transformer
+    labels = nlp.get_pipe("ner").labels
+    config = encoder.config.__class__.from_dict(
+        encoder.config.to_dict() | {"num_labels": len(labels), "id2label": dict(enumerate(labels))}
+    )
+    model = BertForTokenClassification(config).eval()
+    model.bert.load_state_dict(encoder.state_dict(), strict=False)
+    return pipeline(
+        "token-classification", model=model, tokenizer=trf.tokenizer, device=-1,
+        aggregation_strategy="simple", stride=64,
+    )  # fmt: skip
 
 
 def closed_port() -> int:
@@ -41,83 +92,61 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def load_time(pipeline: str, exclude: list[str], env: dict, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, "-c", LOAD, pipeline, json.dumps(exclude)],
-            capture_output=True, text=True, env=env, check=True,
-        )  # fmt: skip
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+def run_variant(pipeline: str, corpus: Path, n_texts: int, batch_size: int, variant: dict | None, env: dict) -> dict:
+    args = [pipeline, str(corpus), str(n_texts), str(batch_size), json.dumps(variant)]
+    out = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark variant {variant} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def throughput(nlp, texts: list[str], batch_size: int) -> float:
-    start = time.perf_counter()
-    n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size))
-    return n_words / (time.perf_counter() - start)
-
-
-def load_pipeline(pipeline: str):
-    import spacy
-
-    if Path(pipeline).is_dir():
-        import pt_legal_ner  # noqa: F401
-    return spacy.load(pipeline)
-
-
-def trained_only(nlp):
-    """``nlp`` with llm_fallback disabled, where it has one (a context manager)."""
-    return nlp.select_pipes(disable=["llm_fallback"] if "llm_fallback" in nlp.pipe_names else [])
-
-
-def compare_speed(nlp, baseline_nlp, texts: list[str], batch_size: int, repeats: int, baseline: str) -> str:
-    """Trained components only (llm_fallback off), alternating rounds so both see the same load."""
-    rates: dict[str, list[float]] = {"new": [], "baseline": []}
-    for _ in range(repeats):
-        for key, model in (("new", nlp), ("baseline", baseline_nlp)):
-            with trained_only(model):
-                rates[key].append(throughput(model, texts, batch_size))
-    new, old = statistics.median(rates["new"]), statistics.median(rates["baseline"])
-    return (
-        f"speed against {baseline} (trained components, median of {repeats} alternating rounds): "
-        f"{new:,.0f} vs {old:,.0f} words/s (ratio {new / old:.2f})"
-    )
+def wheel_size(packages: Path) -> str:
+    wheels = sorted(packages.glob("*/dist/*.whl"))
+    return ", ".join(f"{w.name} {w.stat().st_size / 2**20:.0f} MiB" for w in wheels) or "no wheel built"
 
 
 def main(
-    pipeline: str = typer.Argument(..., help="package name or folder"),
+    pipeline: str = typer.Argument(..., help="the packaged pipeline's folder (or package name)"),
     corpus: Path = typer.Argument(..., exists=True, dir_okay=False, help=".spacy file whose texts are used"),
     n_texts: int = typer.Option(100),
     repeats: int = typer.Option(3),
     batch_size: int = typer.Option(8),
+    variants: str = typer.Option(",".join(VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS)),
+    packages: Path = typer.Option(Path("packages"), help="where the built wheel is, for its size"),
     output: Path | None = typer.Option(None, help="also write the figures to this file"),
-    baseline: str = typer.Option("", help="another pipeline to compare speed with ('' = none)"),
 ) -> None:
-    from spacy.tokens import DocBin
-
-    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1")
-    os.environ.update(env)
-    with_llm = load_time(pipeline, [], env, repeats)
-    without = load_time(pipeline, ["llm_fallback"], env, repeats)
-    ratio = with_llm / without
+    names = variants.split(",")
+    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1", PYTHONPATH=os.getcwd())
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names:
+            runs[name].append(run_variant(pipeline, corpus, n_texts, batch_size, VARIANTS[name], env))
+            typer.echo(f"round {round_ + 1} {name}: {runs[name][-1]['words_per_s']:,.0f} words/s", err=True)
+    keys = ("load_s", "words_per_s", "peak_rss_mib")
+    med = {name: {key: statistics.median(r[key] for r in rs) for key in keys} for name, rs in runs.items()}
+    n_words = runs[names[0]][0]["n_words"]
     lines = [
-        f"hardware: {hardware(-1)}; commit: {git_commit()}; pipeline: {pipeline}",
-        f"spacy.load: {with_llm:.2f} s with llm_fallback, {without:.2f} s without (ratio {ratio:.2f})",
+        f"hardware: {hardware(-1)}; torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}; "
+        f"commit: {git_commit()}; pipeline: {pipeline}",
+        f"texts: the first {n_texts} of {corpus} ({n_words:,} words), nlp.pipe batch_size {batch_size}; "
+        f"median of {repeats} alternating rounds, each variant in a fresh process",
+        f"wheel: {wheel_size(packages)}",
+        "",
+        "| variant | words/s | × hf | × fp32-padded | peak RSS MiB | spacy.load s |",
+        "|---|---|---|---|---|---|",
     ]
 
-    nlp = load_pipeline(pipeline)
-    texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
-    throughput(nlp, texts[:1], batch_size)  # warm-up
-    with trained_only(nlp):
-        base = throughput(nlp, texts, batch_size)
-    full = throughput(nlp, texts, batch_size)
-    lines.append(
-        f"nlp.pipe on {len(texts)} texts: {base:,.0f} words/s trained only, {full:,.0f} words/s with "
-        f"llm_fallback and no server (ratio {full / base:.2f})"
-    )
-    if baseline:
-        lines.append(compare_speed(nlp, load_pipeline(baseline), texts, batch_size, repeats, baseline))
+    def ratio(name: str, base: str) -> str:
+        return f"{med[name]['words_per_s'] / med[base]['words_per_s']:.2f}" if base in med else "n/a"
+
+    for name in names:
+        m = med[name]
+        lines.append(
+            f"| {name} | {m['words_per_s']:,.0f} | {ratio(name, 'hf')} | {ratio(name, 'fp32-padded')} "
+            f"| {m['peak_rss_mib']:,.0f} | {m['load_s']:.2f} |"
+        )
+    warned = sorted({w for rs in runs.values() for r in rs for w in r["warnings"]})
+    lines += ["", *(f"warning: {w}" for w in warned)]
     typer.echo("\n".join(lines))
     if output is not None:
         write_text_atomic(output, "\n".join(lines) + "\n")

