@@ -22,17 +22,23 @@ INT8_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")
 
 
 @functools.cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux reports them (empty where /proc/cpuinfo is missing)."""
+def cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where Linux does not provide it)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return frozenset()
+        return {}
+    fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return frozenset(value.split())
-    return frozenset()
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (x86 "flags", Arm "Features")."""
+    info = cpuinfo()
+    return frozenset((info.get("flags") or info.get("Features") or "").split())
 
 
 class TorchEncoder:
@@ -76,7 +82,7 @@ class OnnxInt8Encoder:
         if self.needs:
             flags = cpu_flags()
             if not flags & set(self.needs):
-                cpu = platform.processor() or platform.machine()
+                cpu = cpuinfo().get("model name") or platform.machine()
                 return (
                     f"this CPU ({cpu}) has none of {', '.join(self.needs)}, without which int8 is no faster "
                     "than fp32 (set the runtime's `needs` to [] to use int8 anyway)"

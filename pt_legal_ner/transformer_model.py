@@ -83,20 +83,35 @@ def set_int8_graph(model: TransformerModel, graph: bytes) -> None:
     model.layers[0].attrs[INT8_GRAPH] = graph
 
 
-def buckets(lengths: np.ndarray, max_batch_pieces: int) -> list[np.ndarray]:
-    """Row indices grouped by length, each group's rows x longest row at most ``max_batch_pieces``
-    (a single longer row gets a group of its own)."""
+# what one more encoder call costs, in padded pieces (torch's per-call overhead over 12 layers is a
+# few ms, about as long as a few dozen pieces take on a 2-core CPU)
+CALL_COST_PIECES = 32
+
+
+def buckets(lengths: np.ndarray, max_batch_pieces: int, call_cost: int = CALL_COST_PIECES) -> list[np.ndarray]:
+    """Row indices in groups that cost the fewest padded pieces: rows sorted by length, cut where
+    the padding saved outweighs ``call_cost``; no group has more than ``max_batch_pieces`` padded
+    pieces, except a single row longer than that (exact dynamic programming over the sorted rows)."""
     order = np.argsort(lengths, kind="stable")
+    ordered = lengths[order]
+    n = len(order)
+    best = [0] + [None] * n  # best[j]: the cheapest cost of the first j sorted rows
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        longest = int(ordered[j - 1])
+        for i in range(j - 1, -1, -1):
+            size = (j - i) * longest
+            if i < j - 1 and size > max_batch_pieces:
+                break
+            cost = best[i] + call_cost + size
+            if best[j] is None or cost < best[j]:
+                best[j], cut[j] = cost, i
     groups: list[np.ndarray] = []
-    start = 0
-    for end in range(1, len(order) + 1):
-        longest = lengths[order[end - 1]]
-        if end - start > 1 and (end - start) * longest > max_batch_pieces:
-            groups.append(order[start : end - 1])
-            start = end - 1
-    if start < len(order):
-        groups.append(order[start:])
-    return groups
+    j = n
+    while j > 0:
+        groups.append(order[cut[j] : j])
+        j = cut[j]
+    return groups[::-1]
 
 
 def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):

@@ -10,16 +10,19 @@ without one. Variants:
 - ``fp32``: the fp32 torch model, padding-free buckets;
 - ``fp32-padded``: the fp32 torch model with every window of a batch padded to the longest, as
   spacy-transformers runs it (the pipeline before the CPU path);
-- ``hf``: ``transformers.pipeline("token-classification")`` on the same fp32 encoder (its token
-  classification head is untrained: only its speed is compared), one text at a time.
+- ``hf``: ``transformers.pipeline("token-classification")`` on the same fp32 encoder, saved as a
+  Hugging Face folder and loaded by transformers alone (its head is untrained: only its speed is
+  compared), one text at a time, as its docs advise on CPU.
 """
 
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import typer
@@ -36,54 +39,52 @@ VARIANTS = {
 }
 
 RUN = """
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 t = time.perf_counter()
-import spacy
-from spacy.tokens import DocBin
-pipeline, corpus, n_texts, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-variant = json.loads(sys.argv[5])
-import pt_legal_ner
-config = {} if not variant else {"components": {"transformer": {"model": variant}}}
+target, texts_file, batch_size, variant = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+exclude = json.loads(sys.argv[5])
+texts = json.load(open(texts_file, encoding="utf-8"))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    nlp = spacy.load(pipeline, config=config)
-    load_s = time.perf_counter() - t
-    texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
-    n_words = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
-    if variant is None:
-        from scripts.benchmark_pipeline import hf_pipeline
-        hf = hf_pipeline(nlp)
-        del nlp
-        run = lambda: list(hf(texts, batch_size=1))
+    if variant is None:  # a Hugging Face folder: transformers alone, as its users run it
+        from transformers import pipeline
+        hf = pipeline("token-classification", model=target, device=-1, aggregation_strategy="simple", stride=64)
+        run = lambda batch: list(hf(batch, batch_size=1))
     else:
-        run = lambda: list(nlp.pipe(texts, batch_size=batch_size))
-    run_warm = run if variant is None else (lambda: list(nlp.pipe(texts[:batch_size], batch_size=batch_size)))
-    run_warm()
+        import spacy, pt_legal_ner
+        config = {"components": {"transformer": {"model": variant}}} if variant else {}
+        nlp = spacy.load(target, config=config, exclude=exclude)
+        run = lambda batch: list(nlp.pipe(batch, batch_size=batch_size))
+    load_s = time.perf_counter() - t
+    run(texts[:batch_size])  # warm-up
     t = time.perf_counter()
-    run()
+    run(texts)
     seconds = time.perf_counter() - t
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"load_s": load_s, "words_per_s": n_words / seconds, "peak_rss_mib": rss, "n_words": n_words,
+# this process's own peak (ru_maxrss would carry the parent's across fork and exec)
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"load_s": load_s, "seconds": seconds, "peak_rss_mib": rss,
                   "warnings": sorted({str(w.message) for w in caught if "pt_legal_ner" in str(w.message)})}))
 """
 
 
-def hf_pipeline(nlp):
-    """A Hugging Face token-classification pipeline on the spaCy pipeline's own fp32 encoder."""
-    from transformers import BertForTokenClassification, pipeline
+def export_hf(pipeline: str, folder: Path) -> None:
+    """The spaCy pipeline's fp32 encoder as a Hugging Face token-classification folder (its head is
+    untrained: only speed is compared)."""
+    import spacy
+    from transformers import BertForTokenClassification
 
+    import pt_legal_ner  # noqa: F401
+
+    nlp = spacy.load(pipeline, exclude=["llm_fallback"])
     trf = nlp.get_pipe("transformer").model
-    encoder = trf.transformer
     labels = nlp.get_pipe("ner").labels
-    config = encoder.config.__class__.from_dict(
-        encoder.config.to_dict() | {"num_labels": len(labels), "id2label": dict(enumerate(labels))}
+    config = trf.transformer.config.__class__.from_dict(
+        trf.transformer.config.to_dict() | {"num_labels": len(labels), "id2label": dict(enumerate(labels))}
     )
-    model = BertForTokenClassification(config).eval()
-    model.bert.load_state_dict(encoder.state_dict(), strict=False)
-    return pipeline(
-        "token-classification", model=model, tokenizer=trf.tokenizer, device=-1,
-        aggregation_strategy="simple", stride=64,
-    )  # fmt: skip
+    model = BertForTokenClassification(config)
+    model.bert.load_state_dict(trf.transformer.state_dict(), strict=False)
+    model.save_pretrained(folder)
+    trf.tokenizer.save_pretrained(folder)
 
 
 def closed_port() -> int:
@@ -92,8 +93,8 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def run_variant(pipeline: str, corpus: Path, n_texts: int, batch_size: int, variant: dict | None, env: dict) -> dict:
-    args = [pipeline, str(corpus), str(n_texts), str(batch_size), json.dumps(variant)]
+def run_variant(target: str, texts_file: Path, batch_size: int, variant: dict | None, exclude: list, env: dict) -> dict:
+    args = [target, str(texts_file), str(batch_size), json.dumps(variant), json.dumps(exclude)]
     out = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark variant {variant} failed:\n{out.stderr[-3000:]}")
@@ -113,23 +114,41 @@ def main(
     batch_size: int = typer.Option(8),
     variants: str = typer.Option(",".join(VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS)),
     packages: Path = typer.Option(Path("packages"), help="where the built wheel is, for its size"),
+    exclude: str = typer.Option("", help="components to leave out of the spaCy variants, comma-separated"),
     output: Path | None = typer.Option(None, help="also write the figures to this file"),
 ) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+
     names = variants.split(",")
-    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1", PYTHONPATH=os.getcwd())
-    runs: dict[str, list[dict]] = {name: [] for name in names}
-    for round_ in range(repeats):
-        for name in names:
-            runs[name].append(run_variant(pipeline, corpus, n_texts, batch_size, VARIANTS[name], env))
-            typer.echo(f"round {round_ + 1} {name}: {runs[name][-1]['words_per_s']:,.0f} words/s", err=True)
+    excluded = [name for name in exclude.split(",") if name]
+    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{closed_port()}", HF_HUB_OFFLINE="1")
+    work = Path(tempfile.mkdtemp(prefix="benchmark-"))
+    try:
+        nlp = spacy.blank("pt")  # the pipeline's tokenizer: words are counted the same way for every variant
+        texts = [doc.text for doc in DocBin().from_disk(corpus).get_docs(nlp.vocab)][:n_texts]
+        n_words = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+        texts_file = work / "texts.json"
+        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        if "hf" in names:
+            export_hf(pipeline, work / "hf")
+        runs: dict[str, list[dict]] = {name: [] for name in names}
+        for round_ in range(repeats):
+            for name in names:
+                target = str(work / "hf") if name == "hf" else pipeline
+                result = run_variant(target, texts_file, batch_size, VARIANTS[name], excluded, env)
+                runs[name].append(result | {"words_per_s": n_words / result["seconds"]})
+                typer.echo(f"round {round_ + 1} {name}: {runs[name][-1]['words_per_s']:,.0f} words/s", err=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     keys = ("load_s", "words_per_s", "peak_rss_mib")
     med = {name: {key: statistics.median(r[key] for r in rs) for key in keys} for name, rs in runs.items()}
-    n_words = runs[names[0]][0]["n_words"]
     lines = [
         f"hardware: {hardware(-1)}; torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}; "
         f"commit: {git_commit()}; pipeline: {pipeline}",
         f"texts: the first {n_texts} of {corpus} ({n_words:,} words), nlp.pipe batch_size {batch_size}; "
-        f"median of {repeats} alternating rounds, each variant in a fresh process",
+        f"median of {repeats} alternating rounds, each variant in a fresh process; "
+        f"excluded from the spaCy variants: {', '.join(excluded) or 'nothing'}",
         f"wheel: {wheel_size(packages)}",
         "",
         "| variant | words/s | × hf | × fp32-padded | peak RSS MiB | spacy.load s |",

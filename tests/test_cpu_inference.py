@@ -100,14 +100,17 @@ def entities(nlp, texts: list[str], batch_size: int = 8) -> list[dict]:
     ]
 
 
-def test_buckets_hold_every_row_once_sorted_and_within_the_budget():
+def test_buckets_hold_every_row_once_and_cut_where_padding_costs_more_than_a_call():
     lengths = np.array([30, 5, 400, 12, 12, 90, 7, 390])
-    groups = buckets(lengths, max_batch_pieces=400)
-    rows = np.concatenate(groups)
-    assert sorted(rows.tolist()) == list(range(len(lengths)))
-    assert [lengths[g].tolist() for g in groups] == [[5, 7, 12, 12, 30], [90], [390], [400]]
-    assert all(len(g) * lengths[g].max() <= 400 for g in groups)
-    # one row longer than the budget still gets a bucket of its own
+    groups = buckets(lengths, max_batch_pieces=4096, call_cost=32)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    # 4 x 12 + 30 + 90 + 2 x 400 padded pieces and 4 calls: the cheapest (with 30 in the first
+    # group: 4 x 30 more pieces, one call less)
+    assert [lengths[g].tolist() for g in groups] == [[5, 7, 12, 12], [30], [90], [390, 400]]
+    # no padding is worth an extra call when calls are free; and the budget caps every group
+    assert all(len(set(lengths[g])) == 1 for g in buckets(lengths, 4096, call_cost=0))
+    assert all(len(g) * lengths[g].max() <= 400 for g in buckets(lengths, 400, call_cost=32))
+    # one row longer than the budget still gets a group of its own
     assert [g.tolist() for g in buckets(np.array([900, 3]), 100)] == [[1], [0]]
 
 
@@ -116,7 +119,7 @@ def test_padding_free_buckets_give_the_entities_of_the_padded_batch(pipelines, t
     padded = spacy.load(int8_dir, config=path_config(precision="fp32"))
     padded.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 10**9
     bucketed = spacy.load(int8_dir, config=path_config(precision="fp32"))
-    bucketed.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 256
+    bucketed.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 128
     expected = entities(padded, texts)
     assert len({c for doc in expected for c in doc["confidence"]}) > 100  # not a constant output
     assert entities(bucketed, texts) == expected

@@ -75,7 +75,19 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         shutil.copy2(ROOT / name, project / name)
     env = dict(os.environ, LENER_BR_DIR=str(lener_dir), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     run(
-        [sys.executable, "-m", "spacy", "project", "run", "all", str(project), "--vars.max_steps", "20"],
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "project",
+            "run",
+            "all",
+            str(project),
+            "--vars.max_steps",
+            "20",
+            "--vars.cpu_eval_limit",
+            "20",
+        ],
         env=env,
         cwd=project,
     )
