@@ -27,6 +27,10 @@ from pt_legal_ner.encoder_runtime import OnnxInt8Encoder, TorchEncoder
 
 INT8_GRAPH = "int8_graph"
 
+# what one more encoder call costs, in padded pieces (torch's per-call overhead over 12 layers is a
+# few ms, about as long as a few dozen pieces take on a 2-core CPU)
+CALL_COST_PIECES = 32
+
 
 @registry.architectures("pt_legal_ner.TransformerModel.v1")
 def make_transformer_model(
@@ -38,8 +42,12 @@ def make_transformer_model(
     grad_scaler_config: dict = {},  # noqa: B006
     cpu_encoder: OnnxInt8Encoder | TorchEncoder | None = None,
     max_batch_pieces: int = 4096,
+    call_cost_pieces: int = CALL_COST_PIECES,
 ) -> TransformerModel:
-    """``spacy-transformers.TransformerModel.v3`` whose CPU inference runs ``cpu_encoder`` without padding waste."""
+    """``spacy-transformers.TransformerModel.v3`` whose CPU inference runs ``cpu_encoder`` without padding waste.
+
+    ``call_cost_pieces``: what one more encoder call is worth in padded pieces (a huge value gives one
+    bucket padded to the longest window, as spacy-transformers runs it)."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     hf_node = model.layers[0]
     model.layers[0] = Model(
@@ -48,7 +56,7 @@ def make_transformer_model(
         attrs={
             **hf_node.attrs,
             # not msgpack-able, so not saved: the config decides these at every load
-            "cpu": CpuInference(cpu_encoder or TorchEncoder(), max_batch_pieces),
+            "cpu": CpuInference(cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces),
             INT8_GRAPH: b"",
         },
         shims=hf_node.shims,
@@ -60,9 +68,10 @@ def make_transformer_model(
 class CpuInference:
     """The configured runtime and bucket size, and whether the fallback was announced."""
 
-    def __init__(self, encoder: OnnxInt8Encoder | TorchEncoder, max_batch_pieces: int) -> None:
+    def __init__(self, encoder: OnnxInt8Encoder | TorchEncoder, max_batch_pieces: int, call_cost_pieces: int) -> None:
         self.encoder = encoder
         self.max_batch_pieces = max_batch_pieces
+        self.call_cost_pieces = call_cost_pieces
         self.fallback: TorchEncoder | None = None
 
     def runtime(self, int8_graph: bytes) -> OnnxInt8Encoder | TorchEncoder:
@@ -81,11 +90,6 @@ class CpuInference:
 def set_int8_graph(model: TransformerModel, graph: bytes) -> None:
     """Store the serialized int8 ONNX graph in the model (it is saved with the model's weights)."""
     model.layers[0].attrs[INT8_GRAPH] = graph
-
-
-# what one more encoder call costs, in padded pieces (torch's per-call overhead over 12 layers is a
-# few ms, about as long as a few dozen pieces take on a 2-core CPU)
-CALL_COST_PIECES = 32
 
 
 def buckets(lengths: np.ndarray, max_batch_pieces: int, call_cost: int = CALL_COST_PIECES) -> list[np.ndarray]:
@@ -125,7 +129,7 @@ def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
     mask = np.asarray(wordpieces.attention_mask)
     lengths = mask.sum(axis=1)
     hidden = None
-    for rows in buckets(lengths, cpu.max_batch_pieces):
+    for rows in buckets(lengths, cpu.max_batch_pieces, cpu.call_cost_pieces):
         width = int(lengths[rows].max())
         states = encoder(hf_model, model.attrs[INT8_GRAPH], ids[rows, :width], mask[rows, :width])
         if hidden is None:

@@ -34,7 +34,7 @@ VARIANTS = {
     "default": {},
     "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
     "fp32": {"cpu_encoder": {"precision": "fp32"}},
-    "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9},
+    "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9, "call_cost_pieces": 10**9},
     "hf": None,
 }
 

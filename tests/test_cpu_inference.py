@@ -110,6 +110,8 @@ def test_buckets_hold_every_row_once_and_cut_where_padding_costs_more_than_a_cal
     # no padding is worth an extra call when calls are free; and the budget caps every group
     assert all(len(set(lengths[g])) == 1 for g in buckets(lengths, 4096, call_cost=0))
     assert all(len(g) * lengths[g].max() <= 400 for g in buckets(lengths, 400, call_cost=32))
+    # a call that costs more than any padding: one group padded to the longest (spacy-transformers' way)
+    assert len(buckets(lengths, 10**9, call_cost=10**9)) == 1
     # one row longer than the budget still gets a group of its own
     assert [g.tolist() for g in buckets(np.array([900, 3]), 100)] == [[1], [0]]
 
@@ -117,7 +119,8 @@ def test_buckets_hold_every_row_once_and_cut_where_padding_costs_more_than_a_cal
 def test_padding_free_buckets_give_the_entities_of_the_padded_batch(pipelines, texts):
     _, int8_dir = pipelines
     padded = spacy.load(int8_dir, config=path_config(precision="fp32"))
-    padded.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 10**9
+    cpu = padded.get_pipe("transformer").model.layers[0].attrs["cpu"]
+    cpu.max_batch_pieces = cpu.call_cost_pieces = 10**9  # one group, as spacy-transformers runs it
     bucketed = spacy.load(int8_dir, config=path_config(precision="fp32"))
     bucketed.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 128
     expected = entities(padded, texts)
