@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from spacy.util import registry
 
-# Instructions that make int8 matrix products faster than fp32 ones: x86 VNNI (AVX-512 or AVX),
-# AMX, Arm's dot product. Without them int8 runs at fp32 speed (measured on an AVX2-only EPYC:
-# metrics/cpu_inference.md) and only loses accuracy, so the fp32 model is the better choice.
+# Instructions that make int8 matrix products much faster than fp32 ones: x86 VNNI (AVX-512 or
+# AVX), AMX, Arm's dot product. Without them int8 gains little (1.11x the fp32 path on an AVX2-only
+# EPYC: metrics/benchmark.txt) for an accuracy cost, so the fp32 model is the default there.
 INT8_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")
 
 
@@ -84,8 +84,8 @@ class OnnxInt8Encoder:
             if not flags & set(self.needs):
                 cpu = cpuinfo().get("model name") or platform.machine()
                 return (
-                    f"this CPU ({cpu}) has none of {', '.join(self.needs)}, without which int8 is no faster "
-                    "than fp32 (set the runtime's `needs` to [] to use int8 anyway)"
+                    f"this CPU ({cpu}) has none of {', '.join(self.needs)}, without which int8 gains little "
+                    "over fp32 (set the runtime's `needs` to [] to use int8 anyway)"
                 )
         return None
 
