@@ -73,18 +73,19 @@ class CpuInference:
         self.max_batch_pieces = max_batch_pieces
         self.call_cost_pieces = call_cost_pieces
         self.fallback: TorchEncoder | None = None
+        self.chosen: tuple[bytes, OnnxInt8Encoder | TorchEncoder] | None = None
 
     def runtime(self, int8_graph: bytes) -> OnnxInt8Encoder | TorchEncoder:
-        """The configured runtime, or fp32 torch (announced by one warning) where it cannot run."""
-        if self.fallback is not None:
-            return self.fallback
-        reason = self.encoder.unavailable(int8_graph)
-        if reason is None:
-            return self.encoder
-        message = f"pt_legal_ner: {self.encoder.name} cannot run: {reason}; using the fp32 torch model"
-        warnings.warn(message, stacklevel=3)
-        self.fallback = TorchEncoder()
-        return self.fallback
+        """The configured runtime, or fp32 torch (announced by one warning) where it cannot run;
+        decided once per graph, not per batch."""
+        if self.chosen is None or self.chosen[0] is not int8_graph:
+            reason = self.encoder.unavailable(int8_graph)
+            if reason is not None and self.fallback is None:
+                message = f"pt_legal_ner: {self.encoder.name} cannot run: {reason}; using the fp32 torch model"
+                warnings.warn(message, stacklevel=3)
+                self.fallback = TorchEncoder()
+            self.chosen = (int8_graph, self.encoder if reason is None else self.fallback)
+        return self.chosen[1]
 
 
 def set_int8_graph(model: TransformerModel, graph: bytes) -> None:
