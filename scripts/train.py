@@ -1,18 +1,20 @@
 """Train a pipeline config; record wall time, hardware and settings next to the model.
 
 Training writes to ``<output>.partial`` and renames it to ``<output>`` only on success,
-so an interrupted run never leaves a model folder that looks complete.
+so an interrupted run never leaves a model folder that looks complete. A checkpoint in
+``<output>.partial/checkpoint`` every ``--checkpoint-every`` steps (and on SIGTERM) lets the
+same command, run again, resume there (scripts/train_loop.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -43,6 +45,13 @@ def git_commit() -> str | None:
         return None
 
 
+def fingerprint(config_path: Path, overrides: dict) -> str:
+    """What makes two runs the same run: the config's text and every override but the log path."""
+    settings = {k: v for k, v in overrides.items() if k != "paths.log"}
+    blob = config_path.read_text(encoding="utf-8") + json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def main(
     ctx: typer.Context,
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
@@ -51,34 +60,68 @@ def main(
     max_steps: int = typer.Option(0, help="0 = the config's full training"),
     seed: int = typer.Option(0),
     gpu_id: int = typer.Option(-1),
+    checkpoint_every: int = typer.Option(50, help="Save a resumable checkpoint every N steps (0 = only on SIGTERM)"),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard a checkpoint left by an interrupted run"),
 ) -> None:
-    from spacy.cli._util import parse_config_overrides
-    from spacy.cli.train import train
+    """Train; run the same command again after an interruption and it resumes from the last checkpoint."""
+    from spacy import util
+    from spacy.cli._util import parse_config_overrides, setup_gpu
+    from spacy.training.initialize import init_nlp
 
     import pt_legal_ner  # noqa: F401  (registers the components and the optimizer)
+    from scripts import checkpoint, train_loop
 
     partial = output_dir.with_name(output_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    log_path = partial / "train_log.jsonl"
     overrides = {
         "paths.encoder": encoder,
-        "paths.log": str(partial / "train_log.jsonl"),
+        "paths.log": str(log_path),
         "training.max_steps": max_steps,
         "system.seed": seed,
         # any other config setting, spaCy-style: --training.max_epochs 6
         **parse_config_overrides(ctx.args),
     }
+    print_ = fingerprint(config_path, overrides)
+    resume = None if fresh else checkpoint.latest(partial)
+    if resume is not None:
+        state = checkpoint.load_state(resume)
+        if state["fingerprint"] != print_:
+            typer.echo(
+                f"{resume} is the checkpoint of a run with another config or other settings; "
+                "run the same command as before to resume it, or add --fresh to discard it",
+                err=True,
+            )
+            raise typer.Exit(2)
+        train_loop.resume_log(log_path, state["loop"]["log"])
+    else:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
     commit = git_commit()  # before training: the tree may change during a long run
-    start = time.time()
-    train(config_path, partial, use_gpu=gpu_id, overrides=overrides)
+    setup_gpu(gpu_id)
+    config = util.load_config(config_path, overrides=overrides, interpolate=False)
+    nlp = init_nlp(config, use_gpu=gpu_id)
+    if resume is not None:
+        nlp.from_disk(resume / checkpoint.NLP_DIR)
+    try:
+        loop = train_loop.train(
+            nlp, partial, checkpoint_every=checkpoint_every, resume_from=resume, fingerprint=print_, use_gpu=gpu_id
+        )
+    except train_loop.Interrupted as e:
+        typer.echo(f"{e}: run the same command again to resume", err=True)
+        raise typer.Exit(143) from None
+    train_loop.finish_log(log_path)
+    for name in (checkpoint.CHECKPOINT, checkpoint.CHECKPOINT + ".old"):
+        shutil.rmtree(partial / name, ignore_errors=True)  # ~4x the model's size; the run is complete
     run = {
         "config": str(config_path),
         "overrides": overrides | {"paths.log": str(output_dir / "train_log.jsonl")},
         "command": " ".join([Path(sys.executable).name, "-m", "scripts.train", *sys.argv[1:]]),
-        "wall_time_s": round(time.time() - start, 1),
+        "wall_time_s": round(loop["seconds"], 1),
         "hardware": hardware(gpu_id),
         "git_commit": commit,
     }
+    if resume is not None:
+        run["resumed_at_step"] = state["loop"]["step"]
     (partial / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     shutil.rmtree(output_dir, ignore_errors=True)
     partial.rename(output_dir)
