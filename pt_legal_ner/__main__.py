@@ -1,6 +1,7 @@
 """Command line of the installed pipeline.
 
-python -m pt_legal_ner annotate INPUT -o OUT.jsonl [--html DIR]
+python -m pt_legal_ner annotate INPUT... -o OUT.jsonl [--html DIR]
+python -m pt_legal_ner annotate INPUT... -o OUT_DIR --ray ADDRESS [--workers N] [--threads-per-worker T]
 python -m pt_legal_ner card
 """
 
@@ -11,6 +12,7 @@ import ctypes
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import spacy
@@ -19,7 +21,7 @@ from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
 from pt_legal_ner.annotate import MAX_CHUNK_CHARS, annotate
-from pt_legal_ner.documents import open_documents
+from pt_legal_ner.inputs import DEFAULT_PART_SIZE, open_documents
 
 MODEL = "pt_legal_ner"
 
@@ -53,11 +55,15 @@ def return_freed_memory_to_the_os() -> None:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
+    if args.code:
+        spacy.util.import_file("annotate_code", args.code)
+    if args.ray:
+        return cmd_annotate_ray(args)
     # OUT and the pages may lie inside a folder INPUT: they are not documents
     own_outputs = [args.output] + ([args.html] if args.html else [])
     try:
         total, documents = open_documents(args.input, args.glob, own_outputs)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return_freed_memory_to_the_os()
@@ -90,6 +96,59 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate_ray(args: argparse.Namespace) -> int:
+    from pt_legal_ner.ray_annotate import annotate_on_ray
+
+    if args.html or args.n_process != 1 or args.input == ["-"]:
+        print("error: --ray takes files, folders or URIs, without --html or --n-process", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    with WordsBar(desc="annotate") as bar:
+        try:
+            result = annotate_on_ray(
+                args.input,
+                str(args.output),
+                address=args.ray,
+                workers=args.workers,
+                threads_per_worker=args.threads_per_worker,
+                memory_per_worker=args.memory_per_worker,
+                part_size=args.part_size,
+                compress=args.compress,
+                model=args.model,
+                exclude=args.exclude,
+                code=args.code,
+                batch_size=args.batch_size,
+                max_chars=args.max_chars,
+                glob=args.glob,
+                progress=bar,
+            )
+        except (FileNotFoundError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    seconds = time.perf_counter() - started
+    print(
+        f"{args.output}: {result['parts']} parts ({result['parts_done_now']} written now) on"
+        f" {len(result['nodes'])} nodes; {result['written']} documents written ({result['errors']} with an error,"
+        f" {result['entities']} entities), {result['skipped']} already there;"
+        f" {result['words']:,} words in {seconds:.1f} s ({result['words'] / seconds:,.0f} words/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+class WordsBar(tqdm):
+    """tqdm over documents that also shows words/s (the Ray driver adds the words of each part)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(total=None, unit="doc", disable=None, file=sys.stderr, **kwargs)
+        self.words = 0
+
+    def add_words(self, words: int) -> None:
+        self.words += words
+        elapsed = self.format_dict["elapsed"] or 1e-9
+        self.set_postfix_str(f"{self.words / elapsed:,.0f} words/s", refresh=False)
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     folder = model_dir(args.model)
     card = folder / "README.md"
@@ -99,6 +158,22 @@ def cmd_card(args: argparse.Namespace) -> int:
     print(card.read_text(encoding="utf-8"))
     print(f"\n(model card: {card}; plot: {folder / 'model_card.png'})", file=sys.stderr)
     return 0
+
+
+def byte_size(value: str) -> int:
+    """'2GiB', '1500MiB', '512MB' or a number of bytes."""
+    units = {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "b": 1}
+    text = value.strip().lower()
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            try:
+                return int(float(text[: -len(unit)]) * factor)
+            except ValueError:
+                break
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 2GiB, 1500MiB)") from None
 
 
 def positive_int(value: str) -> int:
@@ -122,13 +197,16 @@ def parser() -> argparse.ArgumentParser:
         "annotate",
         help="annotate documents into JSONL (and displaCy pages)",
         description=(
-            "INPUT: a text file, a folder (every file under it, hidden ones left out; --glob narrows it),"
-            ' a .jsonl/.ndjson file with a "text" field (other fields are kept), or - for stdin.'
+            "INPUT: text files, folders (every file under them, hidden ones left out; --glob narrows it),"
+            ' .jsonl/.ndjson files with a "text" field and .parquet files with a "text" column (other'
+            " fields are kept), URIs pyarrow reads (file://, s3://...), or - for stdin. Ids: a file's path"
+            " (relative to its folder), <file>:<line> for JSONL, <file>:<row> for Parquet."
             " A re-run with the same INPUT and OUT skips the documents already in OUT."
+            " With --ray, OUT is a folder of JSONL parts written by Ray actors (see the README)."
         ),
     )
-    ann.add_argument("input", metavar="INPUT")
-    ann.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jsonl")
+    ann.add_argument("input", metavar="INPUT", nargs="+")
+    ann.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jsonl|OUT_DIR")
     ann.add_argument("--html", type=Path, metavar="DIR", help="write one displaCy page per document here")
     ann.add_argument("--batch-size", type=positive_int, default=16, help="texts per nlp.pipe batch (default 16)")
     ann.add_argument(
@@ -145,6 +223,27 @@ def parser() -> argparse.ArgumentParser:
     ann.add_argument(
         "--exclude", action="append", default=[], metavar="COMPONENT", help="leave a component out, e.g. llm_fallback"
     )
+    ann.add_argument(
+        "--code", metavar="FILE", help="Python file to import first (custom components), also in Ray actors"
+    )
+    ray = ann.add_argument_group("Ray cluster (pip install 'ray[data]>=2.60')")
+    ray.add_argument("--ray", metavar="ADDRESS", help="local (start Ray here), auto, HOST:PORT or ray://HOST:10001")
+    ray.add_argument(
+        "--workers", type=positive_int, default=2, help="actors, each loading the pipeline once (default 2)"
+    )
+    ray.add_argument(
+        "--threads-per-worker", type=positive_int, default=1, help="CPUs (torch threads) per actor (default 1)"
+    )
+    ray.add_argument(
+        "--memory-per-worker", type=byte_size, default="2GiB", help="memory reserved per actor (default 2GiB)"
+    )
+    ray.add_argument(
+        "--part-size",
+        type=positive_int,
+        default=DEFAULT_PART_SIZE,
+        help=f"documents per output part: the unit of work and of retry (default {DEFAULT_PART_SIZE})",
+    )
+    ray.add_argument("--compress", action="store_true", help="write gzip parts (part-NNNNN.jsonl.gz)")
     ann.set_defaults(func=cmd_annotate)
     card = sub.add_parser("card", help="print the model card (labels, test scores, training, limits)")
     card.add_argument("--model", default=MODEL)

@@ -126,12 +126,27 @@ class JsonlAppender:
         os.close(self.fd)
 
 
+class RecordWriter(Protocol):
+    """Where records go: ``done`` holds the ids already there (skipped), ``write`` adds one."""
+
+    done: set
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Summary:
     written: int = 0
     skipped: int = 0
     errors: int = 0
     entities: int = 0
+    words: int = 0
+
+    def add(self, other: "Summary") -> None:
+        for name in ("written", "skipped", "errors", "entities", "words"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -160,7 +175,7 @@ def make_record(slot: Slot) -> dict[str, Any]:
 def annotate(
     nlp: Language,
     documents: Iterable[Document],
-    out: Path,
+    out: Path | RecordWriter,
     *,
     html_dir: Path | None = None,
     batch_size: int = 16,
@@ -168,8 +183,8 @@ def annotate(
     max_chars: int = MAX_CHUNK_CHARS,
     progress: Progress | None = None,
 ) -> Summary:
-    """Annotate `documents` with `nlp` into `out` (JSONL, appended), skipping ids already there."""
-    writer = JsonlAppender(out)
+    """Annotate `documents` with `nlp` into `out` (a JSONL file, appended), skipping ids already there."""
+    writer = JsonlAppender(out) if isinstance(out, Path) else out
     summary = Summary()
     queue: deque[Slot] = deque()
 
@@ -183,6 +198,7 @@ def annotate(
             summary.written += 1
             summary.errors += record["error"] is not None
             summary.entities += len(record["entities"] or ())
+            summary.words += len(record["text"].split()) if record["text"] else 0
             if progress is not None:
                 progress.update(1)
 

@@ -12,6 +12,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it 0600; these are outputs for others to read
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -1,8 +1,7 @@
-"""Documents to annotate: .txt files, folders of them, JSONL files with a "text" field, stdin.
+"""Documents to annotate: decoding text files, parsing JSONL lines, stdin.
 
-Every input yields one `Document` per file or JSONL line, in a stable order, with an id that
-is the same on every run (the resume key of `annotate`). A document that cannot be read
-carries its error instead of text, so it gets an output line rather than silence.
+A document that cannot be read carries its error instead of text, so it gets an output line
+rather than silence. Which files are read, and the ids, are pt_legal_ner/inputs.py's.
 """
 
 # no `from __future__ import annotations` here: string annotations break dataclasses under
@@ -12,7 +11,6 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 # magic numbers of the binary formats court systems hand out instead of text
@@ -76,27 +74,6 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def read_file(path: Path, doc_id: str) -> Document:
-    try:
-        text, encoding = decode_text(path.read_bytes())
-    except (OSError, DocumentError) as err:
-        return Document(doc_id, error=f"{path}: {err}")
-    return Document(doc_id, text=text, encoding=encoding)
-
-
-def folder_files(folder: Path, glob: str, skip: Iterable[Path] = ()) -> list[Path]:
-    """Files under `folder` matching `glob`, sorted; hidden files and folders, and the paths in
-    `skip` (the run's own outputs, when they lie inside the folder), left out."""
-    skipped = [s.resolve() for s in skip]
-    return sorted(
-        p
-        for p in folder.glob(glob)
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and not any(s == p.resolve() or s in p.resolve().parents for s in skipped)
-    )
-
-
 def parse_jsonl_line(line: str, doc_id: int, origin: str) -> Document:
     where = f"{origin} line {doc_id}"
     try:
@@ -112,9 +89,9 @@ def parse_jsonl_line(line: str, doc_id: int, origin: str) -> Document:
     return Document(doc_id, text=text, fields=record)
 
 
-def read_jsonl(lines: Iterator[bytes], origin: str) -> Iterator[Document]:
-    """One document per non-blank line; the id is the 1-based line number."""
-    for number, raw in enumerate(lines, start=1):
+def read_jsonl(lines: Iterable[bytes], origin: str, first_number: int = 1) -> Iterator[Document]:
+    """One document per non-blank line; the id is the line number (``first_number`` for the first line)."""
+    for number, raw in enumerate(lines, start=first_number):
         if not raw.strip():
             continue
         try:
@@ -123,10 +100,6 @@ def read_jsonl(lines: Iterator[bytes], origin: str) -> Iterator[Document]:
             yield Document(number, error=f"{origin} line {number}: not UTF-8 ({err})")
             continue
         yield parse_jsonl_line(line, number, origin)
-
-
-def is_jsonl(path: Path) -> bool:
-    return path.suffix.lower() in {".jsonl", ".ndjson"}
 
 
 def read_stdin() -> Iterator[Document]:
@@ -147,30 +120,3 @@ def read_stdin() -> Iterator[Document]:
         yield Document("-", error=f"stdin: {err}")
         return
     yield Document("-", text=text, encoding=encoding)
-
-
-def open_documents(source: str, glob: str = "**/*", skip: Iterable[Path] = ()) -> tuple[int | None, Iterator[Document]]:
-    """The documents of INPUT, "-" (stdin), a folder, a .jsonl/.ndjson file or a text file, and
-    how many there are (None for stdin), for the progress bar.
-
-    Folder documents are identified by their path relative to the folder, a text file by its
-    path as given, JSONL documents by line number. Raises FileNotFoundError if INPUT is missing.
-    """
-    if source == "-":
-        return None, read_stdin()
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"input not found: {source}")
-    if path.is_dir():
-        files = folder_files(path, glob, skip)
-        return len(files), (read_file(file, file.relative_to(path).as_posix()) for file in files)
-    if is_jsonl(path):
-        with path.open("rb") as f:
-            total = sum(1 for line in f if line.strip())
-        return total, read_jsonl_file(path)
-    return 1, iter([read_file(path, source)])
-
-
-def read_jsonl_file(path: Path) -> Iterator[Document]:
-    with path.open("rb") as f:
-        yield from read_jsonl(iter(f), str(path))

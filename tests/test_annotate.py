@@ -11,7 +11,8 @@ import spacy
 from spacy.language import Language
 
 from pt_legal_ner.annotate import JsonlAppender, annotate, split_text
-from pt_legal_ner.documents import Document, open_documents
+from pt_legal_ner.documents import Document
+from pt_legal_ner.inputs import open_documents
 from pt_legal_ner.render import html_name
 from tests.conftest import ROOT
 
@@ -207,7 +208,7 @@ def test_cli_annotates_a_folder_with_bad_files(ruler_dir, tmp_path):
     result = run_cli([str(folder), "-o", str(out), "--model", str(ruler_dir), "--html", str(tmp_path / "html")])
     assert result.returncode == 0, result.stderr
     records = {r["id"]: r for r in read_lines(out)}
-    assert set(records) == {d.id for d in open_documents(str(folder))[1]}
+    assert set(records) == {d.id for d in open_documents([str(folder)])[1]}
     assert records["latin1.txt"]["encoding"] == "cp1252"
     assert records["latin1.txt"]["entities"] == records["a.txt"]["entities"]
     assert "PDF" in records["scan.pdf"]["error"]

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from pt_legal_ner.documents import DocumentError, decode_text, open_documents
+from pt_legal_ner.documents import DocumentError, decode_text
+from pt_legal_ner.inputs import open_documents
 
 TEXT = "Decisão do Tribunal de Justiça de São Paulo, em Brasília, 12 de março de 2015 — ação nº 1."
 
@@ -51,7 +52,7 @@ def test_folder_documents_are_sorted_relative_paths_with_errors_kept(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4 ...")
     (tmp_path / ".hidden.txt").write_text("não", encoding="utf-8")
-    total, docs = open_documents(str(tmp_path))
+    total, docs = open_documents([str(tmp_path)])
     docs = list(docs)
     assert [d.id for d in docs] == ["a.txt", "empty.txt", "scan.pdf", "sub/b.txt"]
     assert total == 4
@@ -59,12 +60,12 @@ def test_folder_documents_are_sorted_relative_paths_with_errors_kept(tmp_path):
     assert by_id["a.txt"].text == "ação" and by_id["a.txt"].encoding == "cp1252"
     assert by_id["empty.txt"].text == "" and by_id["empty.txt"].error is None
     assert "scan.pdf" in by_id["scan.pdf"].error and "PDF" in by_id["scan.pdf"].error
-    assert [d.id for d in open_documents(str(tmp_path), "*.txt")[1]] == ["a.txt", "empty.txt"]
+    assert [d.id for d in open_documents([str(tmp_path)], "*.txt")[1]] == ["a.txt", "empty.txt"]
     # the run's own output and pages, inside the folder, are not documents
     (tmp_path / "html").mkdir()
     (tmp_path / "html" / "a.html").write_text("<p>", encoding="utf-8")
     skip = [tmp_path / "empty.txt", tmp_path / "html"]
-    total, docs = open_documents(str(tmp_path), skip=skip)
+    total, docs = open_documents([str(tmp_path)], skip=skip)
     assert [d.id for d in docs] == ["a.txt", "scan.pdf", "sub/b.txt"]
     assert total == 3
 
@@ -80,9 +81,9 @@ def test_jsonl_keeps_fields_and_names_each_bad_line(tmp_path):
         json.dumps({"text": 5}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    total, docs = open_documents(str(path))
+    total, docs = open_documents([str(path)])
     docs = list(docs)
-    assert [d.id for d in docs] == [1, 3, 4, 5, 6]
+    assert [d.id for d in docs] == [f"{path}:{n}" for n in (1, 3, 4, 5, 6)]  # ids name their file
     assert total == len(docs)
     assert docs[0].text == "um" and docs[0].fields == {"processo": "123", "id": "x"}
     assert docs[1].error.startswith(f"{path} line 3: invalid JSON")
@@ -93,4 +94,4 @@ def test_jsonl_keeps_fields_and_names_each_bad_line(tmp_path):
 
 def test_missing_input_is_an_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.txt"):
-        open_documents(str(tmp_path / "nowhere.txt"))
+        open_documents([str(tmp_path / "nowhere.txt")])

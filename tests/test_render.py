@@ -12,7 +12,7 @@ from PIL import Image
 from spacy.language import Language
 
 from pt_legal_ner.annotate import annotate
-from pt_legal_ner.documents import open_documents
+from pt_legal_ner.inputs import open_documents
 from pt_legal_ner.render import LABEL_COLORS, html_name, render_page
 from tests.conftest import ROOT
 
@@ -115,7 +115,7 @@ def test_example_page_opens_in_headless_chromium_with_its_marks(tmp_path):
     nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
     nlp.add_pipe("places_from_llm")
     out, html_dir = tmp_path / "out.jsonl", tmp_path / "html"
-    annotate(nlp, open_documents(str(EXAMPLE))[1], out, html_dir=html_dir)
+    annotate(nlp, open_documents([str(EXAMPLE)])[1], out, html_dir=html_dir)
     rec = json.loads(out.read_text(encoding="utf-8"))
     page = html_dir / html_name(rec["id"])
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
