@@ -125,6 +125,13 @@ def cmd_annotate_ray(args: argparse.Namespace) -> int:
         except (FileNotFoundError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+        except Exception as err:  # a Ray failure: what is published stays, the re-run does the rest
+            print(
+                f"error: the Ray run failed ({type(err).__name__}: {err}); the parts already in {args.output}"
+                " are complete: run the same command again to do the rest",
+                file=sys.stderr,
+            )
+            return 1
     seconds = time.perf_counter() - started
     print(
         f"{args.output}: {result['parts']} parts ({result['parts_done_now']} written now) on"

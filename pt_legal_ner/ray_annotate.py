@@ -96,6 +96,14 @@ class PartAnnotator:
         }
 
 
+def check_model(model: str) -> None:
+    """Fail here, not in every actor: the pipeline must be a folder or an installed package."""
+    import spacy.util
+
+    if not (Path(model).is_dir() or spacy.util.is_package(model)):
+        raise ValueError(f"cannot load the pipeline {model!r}: no such folder or installed package")
+
+
 def part_specs(the_plan, numbers: list[int]) -> list[dict[str, Any]]:
     """One row per part to do: its number and the (entry, slice) pairs a worker reads."""
     return [
@@ -130,13 +138,15 @@ def annotate_on_ray(
         import ray
     except ImportError:
         raise ValueError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
+    check_model(model)
     output = OutputDir(out, compress)
     the_plan = plan(inputs, part_size, glob, skip=[output.path])
     settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars}
     output.check_plan({"settings": settings, **the_plan.describe()})
     output.clean_temporary()  # left by killed attempts of an earlier run; none is running now
     todo = [n for n in range(len(the_plan.parts)) if not output.has(n)]
-    done_docs = sum(s.count for n, part in enumerate(the_plan.parts) if n not in set(todo) for s in part)
+    pending = set(todo)
+    done_docs = sum(s.count for n, part in enumerate(the_plan.parts) if n not in pending for s in part)
     summary = Summary(skipped=done_docs)
     if progress is not None:
         if hasattr(progress, "total"):  # tqdm: the total is known once the plan is
@@ -171,7 +181,11 @@ def annotate_on_ray(
                 },
                 batch_size=1,
                 batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
+                # all asked for at once, but the work starts with the first: a pool that cannot fit
+                # on the cluster (more workers than free CPUs) runs smaller instead of waiting forever
+                compute=ray.data.ActorPoolStrategy(
+                    min_size=1, max_size=workers, initial_size=workers, max_tasks_in_flight_per_actor=1
+                ),
                 num_cpus=threads_per_worker,
                 memory=memory_per_worker or None,
             )

@@ -206,6 +206,14 @@ def test_a_killed_driver_leaves_whole_parts_and_the_same_command_finishes_the_jo
     check_output(job, out, untouched=written | before)
 
 
+def test_more_workers_than_the_cluster_fits_still_finish(job, cluster):
+    out = job["root"] / "too_many"
+    command = ray_command(job, cluster.address, out) + ["--workers", "3"]
+    code, output = finish(start(command))
+    assert code == 0, output
+    assert len(check_output(job, out)["nodes"]) == 2
+
+
 def test_another_plan_in_the_same_folder_is_refused(job, cluster, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
