@@ -35,6 +35,14 @@ def model_dir(model: str) -> Path:
     return package / f"{meta['lang']}_{meta['name']}-{meta['version']}"
 
 
+def quiet_tokenizer_length_warning() -> None:
+    """The tokenizer warns that a document is longer than 512 pieces; the transformer reads it
+    in windows, so nothing is lost, and the warning would only alarm."""
+    logging.getLogger("transformers.tokenization_utils_base").addFilter(
+        lambda record: not record.getMessage().startswith("Token indices sequence length")
+    )
+
+
 def return_freed_memory_to_the_os() -> None:
     """Serve blocks of 1 MiB and more from mmap, so that freeing them gives them back.
 
@@ -260,11 +268,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # the tokenizer warns that a document is longer than 512 pieces; the transformer reads it
-    # in windows, so nothing is lost, and the warning would only alarm
-    logging.getLogger("transformers.tokenization_utils_base").addFilter(
-        lambda record: not record.getMessage().startswith("Token indices sequence length")
-    )
+    quiet_tokenizer_length_warning()
     args = parser().parse_args(argv)
     return args.func(args)
 

@@ -54,8 +54,9 @@ class PartAnnotator:
         if code:
             spacy.util.import_file("annotate_code", code)
         import pt_legal_ner  # noqa: F401  (registers the components)
-        from pt_legal_ner.__main__ import return_freed_memory_to_the_os
+        from pt_legal_ner.__main__ import quiet_tokenizer_length_warning, return_freed_memory_to_the_os
 
+        quiet_tokenizer_length_warning()
         return_freed_memory_to_the_os()
         self.nlp = spacy.load(model, exclude=exclude)
         self.out = OutputDir(out, compress)
@@ -166,6 +167,7 @@ def annotate_on_ray(
             context.enable_progress_bars = False
             context.max_errored_blocks = 0  # a failed part fails the run (re-run it), never vanishes
             context.execution_options.preserve_order = False
+            actors = min(workers, len(todo))  # an actor without a part would only load the model
             dataset = ray.data.from_items(part_specs(the_plan, todo), override_num_blocks=len(todo))
             results = dataset.map_batches(
                 PartAnnotator,
@@ -184,7 +186,7 @@ def annotate_on_ray(
                 # all asked for at once, but the work starts with the first: a pool that cannot fit
                 # on the cluster (more workers than free CPUs) runs smaller instead of waiting forever
                 compute=ray.data.ActorPoolStrategy(
-                    min_size=1, max_size=workers, initial_size=workers, max_tasks_in_flight_per_actor=1
+                    min_size=1, max_size=actors, initial_size=actors, max_tasks_in_flight_per_actor=1
                 ),
                 num_cpus=threads_per_worker,
                 memory=memory_per_worker or None,

@@ -104,13 +104,13 @@ def by_id(records: list[dict]) -> dict:
 
 def parts(out: Path) -> dict[str, tuple[int, int]]:
     """Published parts: name -> (inode, mtime), to tell a part left alone from one rewritten."""
-    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(out.glob("part-*.jsonl"))}
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(out.glob("part-*.jsonl*"))}
 
 
 def check_output(job: dict, out: Path, untouched: dict[str, tuple[int, int]] = {}) -> dict:  # noqa: B006
     from pt_legal_ner.parts import read_part
 
-    records = [r for p in sorted(out.glob("part-*.jsonl")) for r in read_part(p)]
+    records = [r for p in sorted(out.glob("part-*.jsonl*")) for r in read_part(p)]
     assert by_id(records) == job["expected"]
     assert not (out / ".tmp").exists(), "temporary files left behind"
     assert [p.name for p in out.iterdir() if not p.name.startswith(("part-", "_"))] == []
@@ -206,12 +206,13 @@ def test_a_killed_driver_leaves_whole_parts_and_the_same_command_finishes_the_jo
     check_output(job, out, untouched=written | before)
 
 
-def test_more_workers_than_the_cluster_fits_still_finish(job, cluster):
+def test_more_workers_than_the_cluster_fits_still_finish_and_gzip_parts_hold_the_same(job, cluster):
     out = job["root"] / "too_many"
-    command = ray_command(job, cluster.address, out) + ["--workers", "3"]
+    command = ray_command(job, cluster.address, out) + ["--workers", "3", "--compress"]
     code, output = finish(start(command))
     assert code == 0, output
     assert len(check_output(job, out)["nodes"]) == 2
+    assert all(name.endswith(".jsonl.gz") for name in parts(out))
 
 
 def test_another_plan_in_the_same_folder_is_refused(job, cluster, tmp_path):
