@@ -21,3 +21,15 @@ def explode_on_boom(doc):
     if "BOOM" in doc.text:
         raise ValueError("this piece cannot be annotated")
     return doc
+
+
+@Language.component("label_with_ollama_host")
+def label_with_ollama_host(doc):
+    """One entity labelled with this process's OLLAMA_HOST: shows what an actor was given."""
+    import os
+
+    from spacy.tokens import Span
+
+    if len(doc):
+        doc.ents = [Span(doc, 0, 1, label=os.environ.get("OLLAMA_HOST", "UNSET"))]
+    return doc

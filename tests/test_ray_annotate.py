@@ -19,7 +19,7 @@ ray = pytest.importorskip("ray")
 
 CODE = ROOT / "tests" / "ray_components.py"
 PATTERNS = [{"label": "PESSOA", "pattern": "Pedro Cabral"}, {"label": "LOCAL", "pattern": "Brasília"}]
-RUN_TIMEOUT = 240  # seconds: a hung Ray fails the test instead of the suite
+RUN_TIMEOUT = 360  # seconds: a hung Ray fails the test instead of hanging the suite
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +213,30 @@ def test_more_workers_than_the_cluster_fits_still_finish_and_gzip_parts_hold_the
     assert code == 0, output
     assert len(check_output(job, out)["nodes"]) == 2
     assert all(name.endswith(".jsonl.gz") for name in parts(out))
+
+
+def test_actors_get_the_drivers_ollama_address(cluster, tmp_path):
+    """The LLM fallback in an actor must call the server the user named, not the default."""
+    import spacy
+
+    if "OLLAMA_HOST" in os.environ:
+        pytest.skip("OLLAMA_HOST is set for the whole cluster here: the test could not tell")
+    sys.path.insert(0, str(CODE.parent))
+    import ray_components  # noqa: F401
+
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("label_with_ollama_host")
+    nlp.to_disk(tmp_path / "model")
+    (tmp_path / "a.txt").write_text("Texto", encoding="utf-8")
+    inputs = [str(tmp_path / "a.txt")]
+    command = annotate_command(inputs, tmp_path / "out", tmp_path / "model", "--ray", cluster.address)
+    done = subprocess.run(
+        command, cwd=ROOT, env=os.environ | {"OLLAMA_HOST": "10.1.2.3:4567"}, capture_output=True, text=True,
+        timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = read_jsonl(tmp_path / "out" / "part-00000.jsonl")
+    assert [e["label"] for e in record["entities"]] == ["10.1.2.3:4567"]
 
 
 def test_another_plan_in_the_same_folder_is_refused(job, cluster, tmp_path):
