@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SINGLE = """
 import json, sys, time
+from pathlib import Path
 t0 = time.perf_counter()
 import spacy, torch
 torch.set_num_threads(1)
@@ -38,7 +39,7 @@ from pt_legal_ner.inputs import open_documents
 model, folder, out, exclude = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 nlp = spacy.load(model, exclude=exclude)
 t1 = time.perf_counter()
-summary = annotate(nlp, open_documents([folder])[1], __import__("pathlib").Path(out))
+summary = annotate(nlp, open_documents([folder])[1], Path(out))
 t2 = time.perf_counter()
 print(json.dumps({"startup_s": t1 - t0, "work_s": t2 - t1, "words": summary.words}))
 """

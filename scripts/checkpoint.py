@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy
-from thinc.api import Optimizer
+from thinc.api import Optimizer, get_current_ops
 from thinc.backends import get_array_ops
 
 CHECKPOINT = "checkpoint"
@@ -73,7 +73,7 @@ def optimizer_state(optimizer: Optimizer, nlp) -> dict[str, Any]:
 def restore_optimizer(optimizer: Optimizer, nlp, state: dict[str, Any], steps: int) -> None:
     """Put saved per-parameter state into a freshly built optimizer and advance its schedules."""
     ids = {name: key for key, name in structural_keys(nlp).items()}
-    ops = nlp.get_pipe(nlp.pipe_names[0]).model.ops if nlp.pipe_names else None
+    ops = get_current_ops()
     for attr in PER_KEY:
         saved = state[attr]
         if saved is None:
@@ -83,7 +83,7 @@ def restore_optimizer(optimizer: Optimizer, nlp, state: dict[str, Any], steps: i
         for (name, param), value in saved.items():
             if name not in ids:
                 raise ValueError(f"checkpoint has optimizer state for {name}, which this pipeline lacks")
-            if not isinstance(value, int) and ops is not None:
+            if not isinstance(value, int):
                 value = ops.asarray(value)
             table[(ids[name][1], param)] = value
     for _ in range(steps):

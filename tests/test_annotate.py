@@ -15,6 +15,7 @@ from pt_legal_ner.documents import Document
 from pt_legal_ner.inputs import open_documents
 from pt_legal_ner.render import html_name
 from tests.conftest import ROOT
+from tests.ray_components import explode_on_boom  # noqa: F401  (registers the component)
 
 PATTERNS = [
     {"label": "PESSOA", "pattern": "Pedro Cabral"},
@@ -22,13 +23,6 @@ PATTERNS = [
     {"label": "LEGISLACAO", "pattern": [{"LOWER": "lei"}, {"TEXT": "8.666/93"}]},
 ]
 LINE = "O réu Pedro Cabral, em Brasília, invocou a Lei 8.666/93.\n"
-
-
-@Language.component("explode_on_boom")
-def explode_on_boom(doc):
-    if "BOOM" in doc.text:
-        raise ValueError("this piece cannot be annotated")
-    return doc
 
 
 @Language.component("interrupt_on_stop")
