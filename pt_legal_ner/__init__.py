@@ -6,16 +6,22 @@ functions exist at ``spacy.load``. Modules import each other absolutely
 (``from pt_legal_ner.iob import ...``): the same import works in this checkout and in the
 installed wheel. Importing this package in the checkout registers everything too
 (``spacy train --code pt_legal_ner/__init__.py``). ``__main__`` (``python -m pt_legal_ner``,
-the command line) is shipped but never imported by ``spacy.load``.
+the command line) is shipped but never imported by ``spacy.load``. None of them imports
+spacy-llm: spaCy imports it when it builds an ``llm`` component (`llm_registry`), so
+``exclude=["llm_fallback"]`` keeps it out of the process.
 """
 
 from pt_legal_ner import (  # noqa: F401
-    answer_cache,
     encoder_runtime,
     extensions,
+    llm_answer_cache,
+    llm_chat,
     llm_fallback,
-    llm_task,
-    ollama_model,
+    llm_merge,
+    llm_ollama,
+    llm_openai,
+    llm_prompt,
+    llm_registry,
     optimizers,
     rules,
     token_ner,

@@ -1,29 +1,31 @@
-"""llm_fallback: ask an LLM about the sentences the trained NER is unsure of, and merge.
+"""llm_fallback's task for spacy-llm's `llm` component: ask about the sentences the trained NER
+is unsure of, and merge the answers.
 
-- A sentence goes to the LLM when its confidence (lowest token confidence of the trained
-  NER) is below ``threshold``; 0 never asks, 1 asks for every sentence.
-- LLM spans fill gaps, and replace trained spans only when every overlapped trained span is
-  itself below ``threshold``. Each entity records ``span._.source`` and ``span._.confidence``.
-- Faults (no server, timeout, HTTP errors, unknown model, bad answers) never lose a trained
-  entity: they are counted in ``doc._.llm_fallback`` and logged once per cause, unless
-  ``strict`` is set, which raises them instead.
+- A sentence goes to the LLM when its confidence (lowest token confidence of the trained NER)
+  is below ``threshold``; 0 never asks, 1 asks for every sentence. A doc's prompts are its
+  shards in spacy-llm's sense: a confident doc has none.
+- Answers are read strictly (`llm_prompt`); which spans win is the ``merge`` policy's choice
+  (`llm_merge`). Each entity the LLM adds gets ``span._.source = "llm"`` and
+  ``span._.confidence = llm_confidence``.
+- A prompt without a usable answer (the model's `Failure`, an empty or malformed answer, no
+  answer at all) never loses a trained entity: it is counted in ``doc._.llm_fallback`` and
+  logged once per cause, unless ``strict``, which raises it.
 """
 
-import json
 import logging
-import time
-from collections.abc import Iterable, Iterator
+import typing
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from spacy.language import Language
+import srsly
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
 
-from pt_legal_ner.answer_cache import AnswerCache
-from pt_legal_ner.extensions import SOURCE_LLM, SOURCE_MODEL, register_extensions
-from pt_legal_ner.llm_task import LegalNERTask, MalformedAnswer, legal_ner_task
-from pt_legal_ner.ollama_model import OllamaBadAnswer, OllamaChat, OllamaError
+from pt_legal_ner.extensions import SOURCE_LLM, register_extensions
+from pt_legal_ner.llm_chat import Cached, Failure, LLMBadAnswer, LLMError
+from pt_legal_ner.llm_merge import MergePolicy, llm_fills_gaps
+from pt_legal_ner.llm_prompt import MalformedAnswer, NERPrompt
+from pt_legal_ner.llm_registry import registry
 
 logger = logging.getLogger("pt_legal_ner")
 register_extensions()
@@ -31,138 +33,116 @@ if not Doc.has_extension("llm_fallback"):
     Doc.set_extension("llm_fallback", default=None)
 
 PROMPT_FILE = "prompt.json"
-# causes after which the server is left alone for `cooldown_s`, so a dead server costs one
-# timeout per batch rather than one per sentence
-BREAKER_CAUSES = {"unreachable", "timeout", "model_not_found", "http_error"}
 
 
-@Language.factory(
-    "llm_fallback",
-    requires=["doc.ents", "doc.sents"],
-    assigns=["doc.ents", "span._.source", "span._.confidence", "doc._.llm_fallback"],
-    default_config={
-        "threshold": 0.5,
-        "model": {"@llm_models": "pt_legal_ner.Ollama.v1", "name": "llama3"},
-        "cache": {"@llm_misc": "pt_legal_ner.AnswerCache.v1", "path": None, "enabled": True},
-        "extra_labels": {},
-        "strict": False,
-        "llm_confidence": 0.5,
-        "cooldown_s": 30.0,
-    },
-    default_score_weights={},
-)
-def make_llm_fallback(
-    nlp: Language,
-    name: str,
-    threshold: float,
-    model: OllamaChat,
-    cache: AnswerCache,
-    extra_labels: dict[str, str],
-    strict: bool,
-    llm_confidence: float,
-    cooldown_s: float,
-) -> "LLMFallback":
-    return LLMFallback(
-        name,
-        threshold=threshold,
-        model=model,
-        cache=cache,
-        extra_labels=extra_labels,
-        strict=strict,
-        llm_confidence=llm_confidence,
-        cooldown_s=cooldown_s,
-    )
+class NoAnswer(LLMError):
+    """The model returned fewer answers than it was given prompts."""
+
+    cause = "no_answer"
 
 
 def new_stats() -> dict[str, Any]:
     return {"sent": 0, "answered": 0, "cached": 0, "failed": 0, "errors": {}, "spans_added": 0, "spans_dropped": {}}
 
 
-class LLMFallback:
+class SentenceShards(list):
+    """The sentences of one doc that go to the LLM (its shards); ``doc`` is that doc, which
+    parse_responses updates in place, also when no sentence goes."""
+
+    def __init__(self, doc: Doc, sentences: list[Span]) -> None:
+        super().__init__(sentences)
+        self.doc = doc
+
+
+class LegalNERFallback:
+    DEFAULT_THRESHOLD = 0.5
+    DEFAULT_LLM_CONFIDENCE = 0.5
+
     def __init__(
         self,
-        name: str,
         *,
-        threshold: float,
-        model: OllamaChat,
-        cache: AnswerCache,
+        threshold: float = DEFAULT_THRESHOLD,
         extra_labels: dict[str, str] | None = None,
+        merge: MergePolicy | None = None,
         strict: bool = False,
-        llm_confidence: float = 0.5,
-        cooldown_s: float = 30.0,
+        llm_confidence: float = DEFAULT_LLM_CONFIDENCE,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"llm_fallback threshold must be within [0, 1], got {threshold}")
-        self.name = name
         self.threshold = threshold
-        self.model = model
-        self.cache = cache
         self.extra_labels = dict(extra_labels or {})
+        self.merge = merge if merge is not None else llm_fills_gaps()
         self.strict = strict
         self.llm_confidence = llm_confidence
-        self.cooldown_s = cooldown_s
         self.prompt_data: dict[str, Any] | None = None
-        self._task: LegalNERTask | None = None
-        self._warned: set[str] = set()
-        self._breaker: tuple[float, OllamaError] | None = None
+        self._prompt: NERPrompt | None = None
+        self._warned: set = set()
 
-    # --- set-up and serialisation -------------------------------------------------
+    # --- prompt data: set up, serialise ----------------------------------------------
 
     def initialize(
         self,
         get_examples=None,
         *,
-        nlp: Language | None = None,
-        labels_path: str | Path | None = None,
-        template_path: str | Path | None = None,
-        examples_path: str | Path | None = None,
+        nlp=None,
+        labels_path: str | None = None,
+        template_path: str | None = None,
+        examples_path: str | None = None,
     ) -> None:
-        """Read the label definitions, prompt template and few-shot examples into the component."""
+        """Read the label definitions, prompt template and few-shot examples into the task."""
         missing = [n for n, p in [("labels_path", labels_path), ("template_path", template_path)] if p is None]
         if missing:
-            raise ValueError(
-                f"{self.name}: initialize needs {', '.join(missing)} ([initialize.components.{self.name}])"
-            )
-        examples = json.loads(Path(examples_path).read_text(encoding="utf-8")) if examples_path else []
+            raise ValueError(f"llm_fallback: initialize needs {', '.join(missing)} ([initialize.components.…])")
         self.set_prompt_data(
             {
-                "labels": json.loads(Path(labels_path).read_text(encoding="utf-8")),
+                "labels": srsly.read_json(labels_path),
                 "template": Path(template_path).read_text(encoding="utf-8"),
-                "examples": examples,
+                "examples": srsly.read_json(examples_path) if examples_path else [],
             }
         )
 
     def set_prompt_data(self, data: dict[str, Any]) -> None:
+        self._prompt = NERPrompt({**data["labels"], **self.extra_labels}, data["examples"], data["template"])
         self.prompt_data = data
-        self._task = legal_ner_task({**data["labels"], **self.extra_labels}, data["examples"], data["template"])
 
     @property
-    def task(self) -> LegalNERTask:
-        if self._task is None:
+    def prompt(self) -> NERPrompt:
+        if self._prompt is None:
             raise ValueError(
-                f"{self.name}: no prompt data; run nlp.initialize() with its labels_path and template_path"
+                "llm_fallback: no prompt data; run nlp.initialize() with its labels_path and template_path"
             )
-        return self._task
+        return self._prompt
 
-    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / PROMPT_FILE).write_text(json.dumps(self.prompt_data, ensure_ascii=False, indent=1), encoding="utf-8")
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self._prompt.labels) if self._prompt is not None else tuple(self.extra_labels)
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "LLMFallback":
-        data = json.loads((Path(path) / PROMPT_FILE).read_text(encoding="utf-8"))
+    @property
+    def prompt_template(self) -> str:
+        """spacy-llm's BatchCache checks it, if a user turns that cache on."""
+        return self._prompt.prompt_template if self._prompt is not None else ""
+
+    def to_bytes(self, *, exclude: tuple[str, ...] = tuple()) -> bytes:
+        return srsly.json_dumps(self.prompt_data).encode("utf-8")
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: tuple[str, ...] = tuple()) -> "LegalNERFallback":
+        data = srsly.json_loads(bytes_data)
         if data is not None:
             self.set_prompt_data(data)
         return self
 
-    # --- processing ----------------------------------------------------------------
+    def to_disk(self, path: Path, *, exclude: tuple[str, ...] = tuple()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / PROMPT_FILE, self.prompt_data)
 
-    def __call__(self, doc: Doc) -> Doc:
-        return self._process([doc])[0]
+    def from_disk(self, path: Path, *, exclude: tuple[str, ...] = tuple()) -> "LegalNERFallback":
+        data = srsly.read_json(Path(path) / PROMPT_FILE)
+        if data is not None:
+            self.set_prompt_data(data)
+        return self
 
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 32) -> Iterator[Doc]:
-        for batch in minibatch(stream, batch_size):
-            yield from self._process(list(batch))
+    # --- spacy-llm's sharding task protocol ------------------------------------------
 
     def wants_llm(self, sentence: Span) -> bool:
         if self.threshold <= 0.0 or not sentence.text.strip():
@@ -172,62 +152,80 @@ class LLMFallback:
         confidence = sentence._.ner_confidence
         return confidence is None or confidence < self.threshold
 
-    def _process(self, docs: list[Doc]) -> list[Doc]:
-        requests: list[tuple[Doc, Span]] = []
+    # spacy-llm tells a sharding task by these signatures, read as typing's aliases (`typing.Tuple`)
+    def generate_prompts(
+        self, docs: typing.Iterable[Doc], context_length: int | None = None
+    ) -> typing.Iterable[typing.Tuple[typing.Iterable[str], typing.Iterable[Span]]]:  # noqa: UP006
+        """One prompt per unsure sentence; the model refuses a prompt beyond its context length."""
         for doc in docs:
-            doc._.llm_fallback = new_stats()
             sentences = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
-            requests += [(doc, sent) for sent in sentences if self.wants_llm(sent)]
-        answers: dict[str, str | OllamaError] = {}
-        for doc, sent in requests:
-            stats = doc._.llm_fallback
-            stats["sent"] += 1
-            prompt = self.task.render(sent.text)
-            if prompt not in answers:
-                answers[prompt] = self._ask(prompt, stats)
-            answer = answers[prompt]
-            if isinstance(answer, OllamaError):
-                self._fail(stats, answer)
-                continue
-            try:
-                parsed = self.task.parse(sent.text, answer)
-            except MalformedAnswer as err:
-                self._fail(stats, OllamaBadAnswer(str(err)))
-                continue
-            stats["answered"] += 1
-            _count(stats["spans_dropped"], "not_in_text", parsed.not_in_text)
-            _count(stats["spans_dropped"], "unknown_label", parsed.unknown_label)
-            _count(stats["spans_dropped"], "bad_item", parsed.bad_items)
-            self._merge(doc, sent, parsed.spans, stats)
-        return docs
+            unsure = [sent for sent in sentences if self.wants_llm(sent)]
+            doc._.llm_fallback = new_stats()
+            doc._.llm_fallback["sent"] = len(unsure)
+            yield [self.prompt.render(sent.text) for sent in unsure], SentenceShards(doc, unsure)
 
-    def _ask(self, prompt: str, stats: dict[str, Any]) -> str | OllamaError:
-        key = AnswerCache.key(self.model.identity, prompt)
-        cached = self.cache.get(key)
-        if cached is not None:
+    def parse_responses(
+        self, shards: typing.Iterable[typing.Iterable[Span]], responses: typing.Iterable[typing.Iterable[str]]
+    ) -> typing.Iterable[Doc]:
+        for doc_shards, answers in zip_longest(shards, responses, fillvalue=()):
+            if not isinstance(doc_shards, SentenceShards):
+                break  # answers for docs that were not asked about
+            yield self._merge_answers(doc_shards.doc, doc_shards, answers)
+
+    # --- reading and merging one doc's answers ------------------------------------------
+
+    def _merge_answers(self, doc: Doc, sentences: list[Span], answers: typing.Iterable[str]) -> Doc:
+        stats = doc._.llm_fallback
+        proposed: list[Span] = []
+        for sent, answer in zip_longest(sentences, answers):
+            if sent is None:
+                break  # a model that answers once per doc however many prompts it got
+            spans = self._read(sent, answer, stats)
+            proposed += spans
+        if not proposed:
+            return doc
+        merged = self.merge(list(doc.ents), proposed, self.threshold)
+        _count_all(stats["spans_dropped"], merged.dropped)
+        if merged.added:
+            doc.ents = merged.ents
+            for span in merged.added:
+                span._.source = SOURCE_LLM
+                span._.confidence = self.llm_confidence
+            stats["spans_added"] += len(merged.added)
+        return doc
+
+    def _read(self, sent: Span, answer: str | None, stats: dict[str, Any]) -> list[Span]:
+        """The answer's spans in ``sent``, aligned to tokens; a fault is counted (or raised) instead."""
+        if answer is None:
+            return self._fail(stats, NoAnswer("the model gave no answer to this prompt"))
+        if isinstance(answer, Failure):
+            return self._fail(stats, answer.error)
+        if isinstance(answer, Cached):
             stats["cached"] += 1
-            return cached
-        if self._breaker is not None:
-            opened_at, error = self._breaker
-            if time.monotonic() - opened_at < self.cooldown_s:
-                return error
-            self._breaker = None
         try:
-            answer = self.model.chat(prompt)
-        except OllamaError as err:
-            # its traceback's frames hold this batch's docs; the breaker keeps the error for minutes
-            err.__traceback__ = None
-            if err.cause in BREAKER_CAUSES:
-                self._breaker = (time.monotonic(), err)
-            return err
-        self.cache.put(key, answer)
-        return answer
+            parsed = self.prompt.parse(sent.text, str(answer))
+        except MalformedAnswer as err:
+            return self._fail(stats, LLMBadAnswer(str(err)))
+        stats["answered"] += 1
+        dropped = stats["spans_dropped"]
+        _count_all(
+            dropped,
+            {"not_in_text": parsed.not_in_text, "unknown_label": parsed.unknown_label, "bad_item": parsed.bad_items},
+        )
+        spans = []
+        for start, end, label in parsed.spans:
+            span = sent.doc.char_span(sent.start_char + start, sent.start_char + end, label=label)
+            if span is None:
+                _count_all(dropped, {"misaligned": 1})  # not stretched to token boundaries: a guess
+            else:
+                spans.append(span)
+        return spans
 
-    def _fail(self, stats: dict[str, Any], error: OllamaError) -> None:
+    def _fail(self, stats: dict[str, Any], error: LLMError) -> list[Span]:
         if self.strict:
             raise error
         stats["failed"] += 1
-        _count(stats["errors"], error.cause, 1)
+        _count_all(stats["errors"], {error.cause: 1})
         if error.cause not in self._warned:
             self._warned.add(error.cause)
             logger.warning(
@@ -237,35 +235,24 @@ class LLMFallback:
                 error.cause,
                 error.cause,
             )
-
-    def _merge(self, doc: Doc, sent: Span, spans: list[tuple[int, int, str]], stats: dict[str, Any]) -> None:
-        ents = list(doc.ents)
-        added: list[Span] = []
-        for start, end, label in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-            span = doc.char_span(sent.start_char + start, sent.start_char + end, label=label)
-            if span is None:
-                _count(stats["spans_dropped"], "misaligned", 1)
-                continue
-            if any(a.start < span.end and span.start < a.end for a in added):
-                _count(stats["spans_dropped"], "overlap", 1)
-                continue
-            overlapped = [e for e in ents if e.start < span.end and span.start < e.end]
-            if any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in overlapped):
-                continue  # the trained model already has it
-            if any(e._.source != SOURCE_MODEL or (e._.confidence or 0.0) >= self.threshold for e in overlapped):
-                _count(stats["spans_dropped"], "conflict", 1)
-                continue
-            ents = [e for e in ents if e not in overlapped]
-            added.append(span)
-        if not added:
-            return
-        doc.ents = sorted(ents + added, key=lambda s: s.start)
-        for span in added:
-            span._.source = SOURCE_LLM
-            span._.confidence = self.llm_confidence
-        stats["spans_added"] += len(added)
+        return []
 
 
-def _count(counter: dict[str, int], key: str, n: int) -> None:
-    if n:
-        counter[key] = counter.get(key, 0) + n
+def _count_all(counter: dict[str, int], counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        if n:
+            counter[key] = counter.get(key, 0) + n
+
+
+@registry.llm_tasks("pt_legal_ner.LegalNERFallback.v1")
+def legal_ner_fallback(
+    threshold: float = LegalNERFallback.DEFAULT_THRESHOLD,
+    extra_labels: dict[str, str] | None = None,
+    merge: MergePolicy | None = None,
+    strict: bool = False,
+    llm_confidence: float = LegalNERFallback.DEFAULT_LLM_CONFIDENCE,
+) -> LegalNERFallback:
+    """extra_labels: label -> definition, zero-shot labels only the LLM knows; merge None = llm_fills_gaps."""
+    return LegalNERFallback(
+        threshold=threshold, extra_labels=extra_labels, merge=merge, strict=strict, llm_confidence=llm_confidence
+    )

@@ -6,6 +6,8 @@ same texts for every variant. No Ollama server is reachable (a closed port), as 
 without one. Variants:
 
 - ``default``: the pipeline as `spacy.load` gives it (int8 where the CPU allows, else fp32 with a warning);
+- ``no-llm``: the same without ``llm_fallback`` (``exclude``): what the LLM component costs when no
+  server answers (its first fault's retries fall in the warm-up batch, then its breaker holds);
 - ``int8``: the int8 encoder forced (``needs = []``), whatever the CPU;
 - ``fp32``: the fp32 torch model, padding-free buckets;
 - ``fp32-padded``: the fp32 torch model with every window of a batch padded to the longest, as
@@ -32,6 +34,7 @@ from scripts.train import git_commit, hardware
 
 VARIANTS = {
     "default": {},
+    "no-llm": {},
     "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
     "fp32": {"cpu_encoder": {"precision": "fp32"}},
     "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9, "call_cost_pieces": 10**9},
@@ -136,7 +139,8 @@ def main(
         for round_ in range(repeats):
             for name in names:
                 target = str(work / "hf") if name == "hf" else pipeline
-                result = run_variant(target, texts_file, batch_size, VARIANTS[name], excluded, env)
+                leave_out = [*excluded, "llm_fallback"] if name == "no-llm" else excluded
+                result = run_variant(target, texts_file, batch_size, VARIANTS[name], leave_out, env)
                 runs[name].append(result | {"words_per_s": n_words / result["seconds"]})
                 typer.echo(f"round {round_ + 1} {name}: {runs[name][-1]['words_per_s']:,.0f} words/s", err=True)
     finally:
@@ -151,8 +155,8 @@ def main(
         f"excluded from the spaCy variants: {', '.join(excluded) or 'nothing'}",
         f"wheel: {wheel_size(packages)}",
         "",
-        "| variant | words/s | × hf | × fp32-padded | peak RSS MiB | spacy.load s |",
-        "|---|---|---|---|---|---|",
+        "| variant | words/s | × hf | × fp32-padded | × no-llm | peak RSS MiB | spacy.load s |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def ratio(name: str, base: str) -> str:
@@ -162,6 +166,7 @@ def main(
         m = med[name]
         lines.append(
             f"| {name} | {m['words_per_s']:,.0f} | {ratio(name, 'hf')} | {ratio(name, 'fp32-padded')} "
+            f"| {ratio(name, 'no-llm')} "
             f"| {m['peak_rss_mib']:,.0f} | {m['load_s']:.2f} |"
         )
     warned = sorted({w for rs in runs.values() for r in rs for w in r["warnings"]})

@@ -49,8 +49,10 @@ def llm_limit(llm_metrics: dict) -> str:
             "are only as good as the LLM."
         )
     with_llm = llm_metrics["trained_plus_llm"]["ents_f"]
+    model = llm_metrics["llm"]["model"]  # compare-llm's model config block
     return (
-        f"`llm_fallback` ({share}) with {llm_metrics['llm']['model']}: test F1 {100 * with_llm:.2f} against "
+        f"`llm_fallback` ({share}) with {model.get('name', model['@llm_models'])} ({model['@llm_models']}): "
+        f"test F1 {100 * with_llm:.2f} against "
         f"{100 * llm_metrics['trained_only']['ents_f']:.2f} without it."
     )
 

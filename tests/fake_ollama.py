@@ -1,8 +1,9 @@
 """A scripted stand-in for an Ollama server (stdlib only, 127.0.0.1, a free port).
 
 It speaks the routes the pipeline and Ollama's official client use (/api/version, /api/tags,
-/api/chat, /api/generate) with Ollama's JSON shapes; tests/test_fake_ollama.py checks it
-against the official `ollama` client so it cannot drift from the real wire format.
+/api/chat, /api/generate) with Ollama's JSON shapes, and, as Ollama does, the OpenAI-compatible
+/v1/models and /v1/chat/completions; tests/test_fake_ollama.py checks it against the official
+`ollama` and `openai` clients so it cannot drift from either wire format.
 Faults are switched on per test: refuse (server closed), slow answers, HTTP errors with
 Ollama's {"error": ...} body, unknown model, empty or malformed answers.
 """
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ChatScript = Callable[[str], str]  # prompt -> assistant content
+CHAT_PATHS = ("/api/chat", "/v1/chat/completions")
 
 
 def _now() -> str:
@@ -31,6 +33,10 @@ class FakeOllama:
         self.delay_s = 0.0
         self.fail_status: int | None = None  # e.g. 500: every /api/chat answers this
         self.requests: list[tuple[str, str, Any]] = []
+        self.headers: list[dict] = []  # of each chat request, names lowercased
+        self.max_in_flight = 0  # the most chat requests answered at once
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -45,7 +51,10 @@ class FakeOllama:
         return f"http://{self.host}"
 
     def chat_requests(self) -> list[dict]:
-        return [body for method, path, body in self.requests if path == "/api/chat"]
+        return [body for method, path, body in self.requests if path in CHAT_PATHS]
+
+    def prompts(self) -> list[str]:
+        return [body["messages"][-1]["content"] for body in self.chat_requests()]
 
     def __enter__(self) -> FakeOllama:
         self._thread.start()
@@ -82,6 +91,8 @@ class FakeOllama:
                     self._send(200, {"version": "0.12.0"})
                 elif self.path == "/api/tags":
                     self._send(200, {"models": [_model_entry(m) for m in fake.models]})
+                elif self.path == "/v1/models":
+                    self._send(200, {"object": "list", "data": [_openai_model_entry(m) for m in fake.models]})
                 else:
                     self._send(404, {"error": "404 page not found"})
 
@@ -89,19 +100,42 @@ class FakeOllama:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(("POST", self.path, body))
-                if self.path not in ("/api/chat", "/api/generate"):
+                if self.path not in ("/api/chat", "/api/generate", "/v1/chat/completions"):
                     return self._send(404, {"error": "404 page not found"})
+                openai = self.path.startswith("/v1/")
+                if self.path in CHAT_PATHS:
+                    fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 model = body.get("model", "")
                 if model not in fake.models and f"{model}:latest" not in fake.models:
-                    return self._send(404, {"error": f'model "{model}" not found, try pulling it first'})
-                if fake.delay_s:
-                    time.sleep(fake.delay_s)
-                if fake.fail_status:
-                    return self._send(fake.fail_status, {"error": "llama runner process has terminated"})
+                    return self._error(404, f'model "{model}" not found, try pulling it first', openai)
+                with fake._count_lock:
+                    fake._in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+                try:
+                    if fake.delay_s:
+                        time.sleep(fake.delay_s)
+                    if fake.fail_status:
+                        return self._error(fake.fail_status, "llama runner process has terminated", openai)
+                    self._answer(model, body)
+                finally:
+                    with fake._count_lock:
+                        fake._in_flight -= 1
+
+            def _error(self, status: int, message: str, openai: bool) -> None:
+                if openai:  # Ollama's /v1 wraps errors as OpenAI does
+                    error = {"message": message, "type": "api_error", "param": None, "code": None}
+                    return self._send(status, {"error": error})
+                return self._send(status, {"error": message})
+
+            def _answer(self, model: str, body: dict) -> None:
+                if self.path == "/api/generate":
+                    content = fake.answer(body.get("prompt", ""))
+                    reply = {"model": model, "created_at": _now(), "response": content, "done": True}
+                    return self._send(200, reply | {"done_reason": "stop"})
+                prompt = body["messages"][-1]["content"]
+                content = fake.answer(prompt)
                 if self.path == "/api/chat":
-                    prompt = body["messages"][-1]["content"]
-                    content = fake.answer(prompt)
-                    self._send(
+                    return self._send(
                         200,
                         {
                             "model": model,
@@ -114,18 +148,21 @@ class FakeOllama:
                             "eval_count": len(content.split()),
                         },
                     )
-                else:
-                    content = fake.answer(body.get("prompt", ""))
-                    self._send(
-                        200,
-                        {
-                            "model": model,
-                            "created_at": _now(),
-                            "response": content,
-                            "done": True,
-                            "done_reason": "stop",
-                        },
-                    )
+                usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split())}
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": model,
+                        "system_fingerprint": "fp_ollama",
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                        ],
+                        "usage": usage | {"total_tokens": sum(usage.values())},
+                    },
+                )
 
         return Handler
 
@@ -146,3 +183,7 @@ def _model_entry(name: str) -> dict:
             "quantization_level": "Q4_0",
         },
     }
+
+
+def _openai_model_entry(name: str) -> dict:
+    return {"id": name, "object": "model", "created": 1700000000, "owned_by": "library"}

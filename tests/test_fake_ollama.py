@@ -1,12 +1,15 @@
-"""The fake server agrees with Ollama's official Python client, and our client with both."""
+"""The fake server agrees with the official Python clients (`ollama` on its native API, `openai` on
+its /v1), and our clients with them."""
 
 import json
 
 import ollama
+import openai
 import pytest
 from ollama._client import _parse_host
 
-from pt_legal_ner.ollama_model import OllamaChat, parse_host
+from pt_legal_ner.llm_ollama import OllamaChat, parse_host
+from pt_legal_ner.llm_openai import OpenAICompatibleChat
 from tests.fake_ollama import FakeOllama
 
 
@@ -79,3 +82,36 @@ def test_version_route(fake):
 
     with urllib.request.urlopen(fake.url + "/api/version") as r:
         assert "version" in json.loads(r.read())
+
+
+def test_official_openai_client_lists_and_chats_on_the_fakes_v1(fake):
+    client = openai.OpenAI(base_url=f"{fake.url}/v1", api_key="ollama", max_retries=0)
+    assert [m.id for m in client.models.list()] == ["llama3:latest"]
+    reply = client.chat.completions.create(model="llama3", messages=[{"role": "user", "content": "oi"}])
+    assert json.loads(reply.choices[0].message.content)["entities"][0]["label"] == "LOCAL"
+    assert reply.choices[0].finish_reason == "stop" and reply.usage.total_tokens > 0
+
+
+def test_official_openai_client_reads_the_fakes_v1_errors(fake):
+    client = openai.OpenAI(base_url=f"{fake.url}/v1", api_key="ollama", max_retries=0)
+    with pytest.raises(openai.NotFoundError, match="not found"):
+        client.chat.completions.create(model="mistral", messages=[{"role": "user", "content": "oi"}])
+    fake.fail_status = 500
+    with pytest.raises(openai.InternalServerError, match="llama runner"):
+        client.chat.completions.create(model="llama3", messages=[{"role": "user", "content": "oi"}])
+
+
+def test_our_openai_request_matches_the_official_clients(fake):
+    client = openai.OpenAI(base_url=f"{fake.url}/v1", api_key="ollama", max_retries=0)
+    client.chat.completions.create(
+        model="llama3",
+        messages=[{"role": "user", "content": "Texto"}],
+        temperature=0.0,
+        seed=0,
+        max_tokens=512,
+        response_format={"type": "json_object"},
+    )
+    OpenAICompatibleChat("llama3", f"{fake.url}/v1").chat("Texto")
+    official, ours = fake.chat_requests()
+    assert official == ours
+    assert fake.headers[0]["authorization"] == "Bearer ollama" and "authorization" not in fake.headers[1]

@@ -1,132 +1,130 @@
-"""llm_fallback against the fake Ollama server: what is sent, how answers merge, every fault."""
+"""llm_fallback's task inside spacy-llm's `llm` component, with a scripted in-process model:
+which sentences are asked about, how answers merge, what is counted, what is kept on disk.
+
+The prompt template here is just the sentence, so the scripted model answers by sentence.
+HTTP models and their faults are in test_llm_models.py.
+"""
 
 import json
 import logging
+import subprocess
+import sys
+import typing  # spacy-llm reads a model's signature as typing's aliases
 
 import pytest
 import spacy
 from spacy.tokens import Span
 
 import pt_legal_ner  # noqa: F401
-from tests.conftest import ROOT, free_port
-from tests.fake_ollama import FakeOllama
+from pt_legal_ner.llm_chat import Failure, LLMTimeout
+from pt_legal_ner.llm_registry import registry
+from tests.conftest import ROOT
+from tests.llm_pipeline import FIRST, SECOND, TASK, ents, run, sentence_prompt_nlp, trained_doc
 
-TEXT = "O Supremo Tribunal Federal julgou o caso. O recurso veio de Goiânia em 2015."
-LLM_ANSWERS = {
-    "O Supremo Tribunal Federal julgou o caso.": [{"text": "Supremo Tribunal Federal", "label": "ORGANIZACAO"}],
-    "O recurso veio de Goiânia em 2015.": [{"text": "Goiânia", "label": "LOCAL"}, {"text": "2015", "label": "TEMPO"}],
+ANSWERS = {
+    FIRST: [{"text": "Supremo Tribunal Federal", "label": "ORGANIZACAO"}],
+    SECOND: [{"text": "Goiânia", "label": "LOCAL"}, {"text": "2015", "label": "TEMPO"}],
 }
+ASKED: list[str] = []  # every prompt the scripted model received, in order
 
 
-def sentence_of(prompt: str) -> str:
-    return prompt.rsplit("Texto: ", 1)[1].split("\nResposta:")[0]
+@registry.llm_models("tests.Scripted.v1")
+def scripted_model(answers: dict, raw: dict | None = None):
+    """Answers a prompt (= a sentence) with its entities from `answers`, or its raw text from `raw`."""
+
+    def model(prompts: typing.Iterable[typing.Iterable[str]]) -> typing.Iterable[typing.Iterable[str]]:
+        out = []
+        for doc_prompts in prompts:
+            doc_prompts = list(doc_prompts)
+            ASKED.extend(doc_prompts)
+            out.append(
+                [
+                    (raw or {}).get(p) or json.dumps({"entities": answers.get(p, [])}, ensure_ascii=False)
+                    for p in doc_prompts
+                ]
+            )
+        return out
+
+    return model
 
 
-def scripted(prompt: str) -> str:
-    return json.dumps({"entities": LLM_ANSWERS.get(sentence_of(prompt), [])}, ensure_ascii=False)
+@pytest.fixture(autouse=True)
+def forget_prompts():
+    ASKED.clear()
 
 
-def make_nlp(base_url: str, tmp_path, **settings):
-    nlp = spacy.blank("pt")
-    nlp.add_pipe("sentencizer")
-    config = {
-        "model": {"base_url": base_url, "timeout": 1.0, "max_retries": 0},
-        "cache": {"path": str(tmp_path / "cache.sqlite3")},
-        **settings,
-    }
-    fallback = nlp.add_pipe("llm_fallback", config=config)
-    examples = tmp_path / "examples.json"
-    examples.write_text(json.dumps([{"text": "Em Recife .", "entities": [{"text": "Recife", "label": "LOCAL"}]}]))
-    fallback.initialize(
-        labels_path=ROOT / "configs/llm/labels_pt.json",
-        template_path=ROOT / "configs/llm/prompt_pt.jinja",
-        examples_path=examples,
-    )
-    return nlp
+def make_nlp(tmp_path, task=None, model=None, **component):
+    model = model or {"@llm_models": "tests.Scripted.v1", "answers": ANSWERS}
+    return sentence_prompt_nlp(tmp_path, model, task, **component)
 
 
-def trained_doc(nlp, ents=(("Supremo Tribunal Federal", "ORGANIZACAO", 0.97),), token_conf=0.99, low=()):
-    """A doc as the trained NER leaves it: entities with confidences, per-token confidences."""
-    doc = nlp.make_doc(TEXT)
-    spans = []
-    for surface, label, conf in ents:
-        start = TEXT.index(surface)
-        spans.append((doc.char_span(start, start + len(surface), label=label), conf))
-    doc.ents = [s for s, _ in spans]
-    for span, conf in spans:
-        span._.source, span._.confidence = "model", conf
-    confidence = [token_conf] * len(doc)
-    for word, value in low:
-        confidence[next(t.i for t in doc if t.text == word)] = value
-    doc._.token_confidence = confidence
-    return doc
+def test_the_component_is_spacy_llms_own(tmp_path):
+    nlp = make_nlp(tmp_path)
+    assert nlp.get_pipe_meta("llm_fallback").factory == "llm"
+    assert nlp.get_pipe("llm_fallback").task.labels[:2] == ("ORGANIZACAO", "PESSOA")
 
 
-def run(nlp, doc):
-    for _, proc in nlp.pipeline:
-        doc = proc(doc)
-    return doc
-
-
-def ents(doc):
-    return [(e.text, e.label_, e._.source) for e in doc.ents]
-
-
-@pytest.fixture
-def fake():
-    with FakeOllama(answer=scripted) as server:
-        yield server
-
-
-def test_threshold_one_sends_every_sentence_and_adds_llm_entities(fake, tmp_path):
-    doc = run(make_nlp(fake.url, tmp_path, threshold=1.0), trained_doc(spacy.blank("pt")))
-    assert len(fake.chat_requests()) == 2
+def test_threshold_one_asks_about_every_sentence_and_adds_llm_entities(tmp_path):
+    doc = run(make_nlp(tmp_path, task={"threshold": 1.0}), trained_doc(spacy.blank("pt")))
+    assert ASKED == [FIRST, SECOND]
     assert ents(doc) == [
         ("Supremo Tribunal Federal", "ORGANIZACAO", "model"),
         ("Goiânia", "LOCAL", "llm"),
         ("2015", "TEMPO", "llm"),
     ]
-    assert all(e._.confidence == 0.5 for e in doc.ents if e._.source == "llm")
-    assert doc._.llm_fallback["sent"] == 2 and doc._.llm_fallback["answered"] == 2
-    assert doc._.llm_fallback["failed"] == 0 and doc._.llm_fallback["spans_added"] == 2
+    assert [e._.confidence for e in doc.ents if e._.source == "llm"] == [0.5, 0.5]
+    stats = doc._.llm_fallback
+    assert (stats["sent"], stats["answered"], stats["failed"], stats["spans_added"]) == (2, 2, 0, 2)
 
 
-def test_threshold_zero_sends_nothing(fake, tmp_path):
-    doc = run(make_nlp(fake.url, tmp_path, threshold=0.0), trained_doc(spacy.blank("pt"), token_conf=0.01))
-    assert fake.requests == []
+def test_threshold_zero_asks_nothing_however_unsure(tmp_path):
+    doc = run(make_nlp(tmp_path, task={"threshold": 0.0}), trained_doc(spacy.blank("pt"), token_conf=0.01))
+    assert ASKED == []
     assert doc._.llm_fallback["sent"] == 0
     assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "model")]
 
 
-def test_only_unsure_sentences_are_sent(fake, tmp_path):
-    nlp = make_nlp(fake.url, tmp_path, threshold=0.6)
+def test_only_sentences_below_the_threshold_are_asked_about(tmp_path):
+    nlp = make_nlp(tmp_path, task={"threshold": 0.6})
     doc = run(nlp, trained_doc(nlp, low=[("Goiânia", 0.4)]))
-    assert [sentence_of(b["messages"][0]["content"]) for b in fake.chat_requests()] == [
-        "O recurso veio de Goiânia em 2015."
-    ]
+    assert ASKED == [SECOND]
     assert ("Goiânia", "LOCAL", "llm") in ents(doc)
 
 
-def test_llm_replaces_only_low_confidence_trained_spans(fake, tmp_path):
-    nlp = make_nlp(fake.url, tmp_path, threshold=0.6)
-    # trained: "Supremo Tribunal" (unsure, 0.3) and "Goiânia em" (sure, 0.9) as PESSOA
-    doc = trained_doc(
+def unsure_and_sure_trained_spans(nlp):
+    """ "Supremo Tribunal" unsure (0.3) and "Goiânia em" sure (0.9, wrongly PESSOA); both sentences unsure."""
+    return trained_doc(
         nlp,
         ents=(("Supremo Tribunal", "ORGANIZACAO", 0.3), ("Goiânia em", "PESSOA", 0.9)),
         low=[("julgou", 0.2), ("veio", 0.2)],
     )
-    doc = run(nlp, doc)
+
+
+def test_default_merge_replaces_only_unsure_trained_spans(tmp_path):
+    nlp = make_nlp(tmp_path, task={"threshold": 0.6})
+    doc = run(nlp, unsure_and_sure_trained_spans(nlp))
     assert ents(doc) == [
         ("Supremo Tribunal Federal", "ORGANIZACAO", "llm"),  # replaced the unsure span
-        ("Goiânia em", "PESSOA", "model"),  # sure span kept, the LLM's Goiânia dropped
+        ("Goiânia em", "PESSOA", "model"),  # the sure span stays; the LLM's Goiânia is dropped
         ("2015", "TEMPO", "llm"),
     ]
     assert doc._.llm_fallback["spans_dropped"] == {"conflict": 1}
 
 
-def test_strict_parsing_drops_and_counts(tmp_path):
+def test_merge_policy_is_chosen_in_the_config(tmp_path):
+    nlp = make_nlp(tmp_path, task={"threshold": 0.6, "merge": {"@misc": "pt_legal_ner.trained_first.v1"}})
+    doc = run(nlp, unsure_and_sure_trained_spans(nlp))
+    assert ents(doc) == [
+        ("Supremo Tribunal", "ORGANIZACAO", "model"),  # unsure, but trained_first keeps it
+        ("Goiânia em", "PESSOA", "model"),
+        ("2015", "TEMPO", "llm"),
+    ]
+    assert doc._.llm_fallback["spans_dropped"] == {"conflict": 2}
+
+
+def test_answers_are_read_strictly_and_every_drop_is_counted(tmp_path):
     answers = {
-        "O Supremo Tribunal Federal julgou o caso.": [
+        FIRST: [
             {"text": "Supremo Tribunal Federal", "label": "ORGANIZACAO"},
             {"text": "Tribunal de Marte", "label": "ORGANIZACAO"},  # not in the text
             {"text": "caso", "label": "ASSUNTO"},  # not a label
@@ -134,15 +132,10 @@ def test_strict_parsing_drops_and_counts(tmp_path):
             {"text": "Supremo Tribunal", "label": "ORGANIZACAO"},  # overlaps the first
         ],
         # in the text, but ends inside the token "veio": not stretched to a token boundary
-        "O recurso veio de Goiânia em 2015.": [{"text": "recurso ve", "label": "ORGANIZACAO"}],
+        SECOND: [{"text": "recurso ve", "label": "ORGANIZACAO"}],
     }
-
-    def answer(prompt):
-        return json.dumps({"entities": answers[sentence_of(prompt)]})
-
-    with FakeOllama(answer=answer) as fake:
-        nlp = make_nlp(fake.url, tmp_path, threshold=1.0)
-        doc = run(nlp, trained_doc(nlp, ents=()))
+    nlp = make_nlp(tmp_path, task={"threshold": 1.0}, model={"@llm_models": "tests.Scripted.v1", "answers": answers})
+    doc = run(nlp, trained_doc(nlp, ents=()))
     assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "llm")]
     assert doc._.llm_fallback["spans_dropped"] == {
         "not_in_text": 1,
@@ -153,101 +146,136 @@ def test_strict_parsing_drops_and_counts(tmp_path):
     }
 
 
-def test_extra_labels_reach_the_prompt_and_the_parser(tmp_path):
-    def answer(prompt):
-        assert "VALOR_MONETARIO: quantia em reais" in prompt
-        return json.dumps({"entities": [{"text": "2015", "label": "VALOR_MONETARIO"}]})
-
-    with FakeOllama(answer=answer) as fake:
-        nlp = make_nlp(fake.url, tmp_path, threshold=1.0, extra_labels={"VALOR_MONETARIO": "quantia em reais"})
-        doc = run(nlp, trained_doc(nlp))
-    assert ("2015", "VALOR_MONETARIO", "llm") in ents(doc)
-
-
-def test_answers_are_cached_on_disk(fake, tmp_path):
-    run(make_nlp(fake.url, tmp_path, threshold=1.0), trained_doc(spacy.blank("pt")))
-    assert len(fake.chat_requests()) == 2
-    nlp2 = make_nlp(fake.url, tmp_path, threshold=1.0)  # a new process would reopen the same file
-    doc = run(nlp2, trained_doc(nlp2))
-    assert len(fake.chat_requests()) == 2
-    assert doc._.llm_fallback["cached"] == 2 and ("Goiânia", "LOCAL", "llm") in ents(doc)
-    # another model name is another key
-    nlp3 = make_nlp(fake.url, tmp_path, threshold=1.0, model={"name": "llama3", "base_url": fake.url, "seed": 1})
-    run(nlp3, trained_doc(nlp3))
-    assert len(fake.chat_requests()) == 4
-
-
-FAULTS = {
-    "refused": ("unreachable", lambda fake: None),
-    "timeout": ("timeout", lambda fake: setattr(fake, "delay_s", 1.5)),
-    "http_500": ("http_error", lambda fake: setattr(fake, "fail_status", 500)),
-    "http_503": ("http_error", lambda fake: setattr(fake, "fail_status", 503)),
-    "unknown_model": ("model_not_found", lambda fake: setattr(fake, "models", ["mistral:latest"])),
-    "empty_answer": ("bad_answer", lambda fake: setattr(fake, "answer", lambda p: "")),
-    "malformed_answer": ("bad_answer", lambda fake: setattr(fake, "answer", lambda p: "Goiânia é um LOCAL")),
-    "wrong_json": ("bad_answer", lambda fake: setattr(fake, "answer", lambda p: '{"ents": []}')),
-}
-
-
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_faults_keep_every_trained_entity_and_warn_once(fake, tmp_path, caplog, fault):
-    cause, arm = FAULTS[fault]
-    arm(fake)
-    url = f"http://127.0.0.1:{free_port()}" if fault == "refused" else fake.url
-    nlp = make_nlp(url, tmp_path, threshold=1.0)
+@pytest.mark.parametrize(
+    "raw, cause",
+    [("", "bad_answer"), ("Goiânia é um LOCAL", "bad_answer"), ('{"ents": []}', "bad_answer")],
+)
+def test_unusable_answers_keep_every_trained_entity(tmp_path, caplog, raw, cause):
+    model = {"@llm_models": "tests.Scripted.v1", "answers": {}, "raw": {FIRST: raw or " ", SECOND: raw or " "}}
+    nlp = make_nlp(tmp_path, task={"threshold": 1.0}, model=model)
     with caplog.at_level(logging.WARNING, logger="pt_legal_ner"):
         docs = [run(nlp, trained_doc(nlp)) for _ in range(2)]
     for doc in docs:
         assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "model")]
-        stats = doc._.llm_fallback
-        assert stats["sent"] == 2 and stats["failed"] == 2 and stats["answered"] == 0
-        assert stats["errors"] == {cause: 2}
-    warnings = [r for r in caplog.records if r.name == "pt_legal_ner"]
-    assert len(warnings) == 1 and cause in warnings[0].getMessage()
+        assert doc._.llm_fallback["errors"] == {cause: 2} and doc._.llm_fallback["failed"] == 2
+    assert len([r for r in caplog.records if r.name == "pt_legal_ner"]) == 1  # once per cause
 
 
-def test_dead_server_costs_one_timeout_not_one_per_sentence(fake, tmp_path):
-    fake.delay_s = 1.5
-    nlp = make_nlp(fake.url, tmp_path, threshold=1.0)
-    list(nlp.pipe([trained_doc(nlp) for _ in range(5)]))
-    assert len(fake.chat_requests()) == 1
+@registry.llm_models("tests.Failing.v1")
+def failing_model():
+    """A model whose every prompt failed (as the HTTP models report a timeout)."""
+
+    def model(prompts: typing.Iterable[typing.Iterable[str]]) -> typing.Iterable[typing.Iterable[str]]:
+        return [[Failure(LLMTimeout("no answer within 1 s")) for _ in p] for p in prompts]
+
+    return model
 
 
-@pytest.mark.parametrize("fault", ["refused", "http_500", "malformed_answer"])
-def test_strict_mode_raises(fake, tmp_path, fault):
-    from pt_legal_ner.ollama_model import OllamaError
+def test_a_models_failures_are_counted_or_raised_when_strict(tmp_path):
+    nlp = make_nlp(tmp_path, task={"threshold": 1.0}, model={"@llm_models": "tests.Failing.v1"})
+    doc = run(nlp, trained_doc(nlp))
+    assert doc._.llm_fallback["errors"] == {"timeout": 2}
+    assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "model")]
+    strict = make_nlp(tmp_path, task={"threshold": 1.0, "strict": True}, model={"@llm_models": "tests.Failing.v1"})
+    with pytest.raises(LLMTimeout):
+        run(strict, trained_doc(strict))
 
-    FAULTS[fault][1](fake)
-    url = f"http://127.0.0.1:{free_port()}" if fault == "refused" else fake.url
-    nlp = make_nlp(url, tmp_path, threshold=1.0, strict=True)
-    with pytest.raises(OllamaError):
-        run(nlp, trained_doc(nlp))
+
+def test_a_model_that_answers_once_per_doc_is_counted_not_trusted(tmp_path):
+    """spacy-llm's NoOp model answers each doc once, whatever its number of prompts."""
+    nlp = make_nlp(tmp_path, task={"threshold": 1.0}, model={"@llm_models": "spacy.NoOp.v1"})
+    doc = run(nlp, trained_doc(nlp))
+    assert doc._.llm_fallback["errors"] == {"bad_answer": 1, "no_answer": 1}
+    assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "model")]
+    confident = run(
+        make_nlp(tmp_path, task={"threshold": 0.0}, model={"@llm_models": "spacy.NoOp.v1"}), trained_doc(nlp)
+    )
+    assert confident._.llm_fallback["failed"] == 0  # its one answer to a doc with no prompt is ignored
 
 
-def test_pipe_batches_and_asks_each_distinct_sentence_once(fake, tmp_path):
-    nlp = make_nlp(fake.url, tmp_path, threshold=1.0)
-    docs = list(nlp.pipe([trained_doc(nlp) for _ in range(4)], batch_size=4))
-    assert len(fake.chat_requests()) == 2
+def test_extra_labels_reach_the_prompt_and_the_parser(tmp_path):
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("sentencizer")
+    answers = {"x": []}
+    fallback = nlp.add_pipe(
+        "llm",
+        name="llm_fallback",
+        config={
+            "task": {
+                "@llm_tasks": "pt_legal_ner.LegalNERFallback.v1",
+                "threshold": 1.0,
+                "extra_labels": {"VALOR_MONETARIO": "quantia em reais"},
+            },
+            "model": {"@llm_models": "tests.Scripted.v1", "answers": answers},
+        },
+    )
+    fallback.initialize(
+        labels_path=ROOT / "configs/llm/labels_pt.json", template_path=ROOT / "configs/llm/prompt_pt.jinja"
+    )
+    task = fallback.task
+    assert "- VALOR_MONETARIO: quantia em reais" in task.prompt.render("Pagou R$ 10,00.")
+    assert task.prompt.parse(
+        "Pagou R$ 10,00.", '{"entities": [{"text": "R$ 10,00", "label": "VALOR_MONETARIO"}]}'
+    ).spans
+    assert "VALOR_MONETARIO" in task.labels
+
+
+def test_identical_sentences_of_a_batch_are_one_prompt_each_for_http_models(tmp_path):
+    """The scripted model sees every shard; the HTTP models send a distinct prompt once (test_llm_models)."""
+    nlp = make_nlp(tmp_path, task={"threshold": 1.0})
+    docs = list(nlp.pipe([trained_doc(nlp) for _ in range(3)], batch_size=3))
+    assert ASKED == [FIRST, SECOND] * 3  # one model call for the batch, every doc's shards in it
     assert all(("Goiânia", "LOCAL", "llm") in ents(d) for d in docs)
 
 
-def test_serialises_prompt_data_and_takes_settings_at_load(fake, tmp_path):
-    nlp = make_nlp(fake.url, tmp_path, threshold=0.0)
+def test_save_io_keeps_prompts_and_answers(tmp_path):
+    model = {"@llm_models": "tests.Failing.v1"}
+    nlp = make_nlp(tmp_path, task={"threshold": 0.6}, model=model, save_io=True)
+    doc = run(nlp, trained_doc(nlp, low=[("Goiânia", 0.4)]))
+    io = doc.user_data["llm_io"]["llm_fallback"]
+    assert io["prompt"] == [SECOND]
+    assert io["response"] == ["[timeout] no answer within 1 s"]
+
+
+def test_disk_and_bytes_keep_the_prompt_data_and_load_takes_settings(tmp_path):
+    nlp = make_nlp(tmp_path, task={"threshold": 0.0})
     nlp.to_disk(tmp_path / "pipe")
     loaded = spacy.load(
-        tmp_path / "pipe", config={"components": {"llm_fallback": {"threshold": 1.0, "model": {"name": "llama3"}}}}
+        tmp_path / "pipe",
+        config={"components": {"llm_fallback": {"task": {"threshold": 1.0}}}},
     )
-    fallback = loaded.get_pipe("llm_fallback")
-    assert fallback.threshold == 1.0
-    assert fallback.task.examples == nlp.get_pipe("llm_fallback").task.examples
-    assert fake.requests == []  # loading touched no network
+    task = loaded.get_pipe("llm_fallback").task
+    assert task.threshold == 1.0
+    assert task.prompt_data == nlp.get_pipe("llm_fallback").task.prompt_data
+    assert ("Goiânia", "LOCAL", "llm") in ents(run(loaded, trained_doc(loaded)))
+
+    blank = spacy.blank("pt")
+    blank.add_pipe("sentencizer")
+    blank.add_pipe("llm", name="llm_fallback", config={"task": TASK, "model": {"@llm_models": "spacy.NoOp.v1"}})
+    blank.from_bytes(nlp.to_bytes())
+    assert blank.get_pipe("llm_fallback").task.prompt_data == task.prompt_data
+
+
+def test_model_swapped_by_config_at_load(tmp_path):
+    make_nlp(tmp_path).to_disk(tmp_path / "pipe")
+    swap = {"components": {"llm_fallback": {"task": {"threshold": 1.0}, "model": {"@llm_models": "spacy.NoOp.v1"}}}}
+    loaded = spacy.load(tmp_path / "pipe", config=swap)
+    assert type(loaded.get_pipe("llm_fallback")._model).__name__ == "NoOpModel"
     doc = run(loaded, trained_doc(loaded))
-    assert doc._.llm_fallback["answered"] == 2
+    assert ents(doc) == [("Supremo Tribunal Federal", "ORGANIZACAO", "model")]
+    assert doc._.llm_fallback["sent"] == 2
 
 
-def test_uninitialised_component_says_so(tmp_path):
+def test_uninitialised_component_says_so():
     nlp = spacy.blank("pt")
-    nlp.add_pipe("llm_fallback", config={"threshold": 1.0, "cache": {"enabled": False}})
+    nlp.add_pipe(
+        "llm",
+        name="llm_fallback",
+        config={
+            "task": {"@llm_tasks": "pt_legal_ner.LegalNERFallback.v1", "threshold": 1.0},
+            "model": {"@llm_models": "spacy.NoOp.v1"},
+        },
+    )
     with pytest.raises(ValueError, match="labels_path"):
         nlp("Texto qualquer.")
 
@@ -259,3 +287,25 @@ def test_span_extension_values_follow_doc_ents():
     doc.ents = [span]
     span._.confidence = 0.4
     assert doc.ents[0]._.confidence == 0.4
+
+
+NO_SPACY_LLM = """
+import sys, importlib.metadata as md
+import catalogue
+# as if spacy-llm were not installed: no module, and no entry points for spaCy to load
+catalogue.AVAILABLE_ENTRY_POINTS = md.EntryPoints(
+    ep for d in md.distributions() if d.metadata["Name"] != "spacy-llm" for ep in d.entry_points)
+sys.modules["spacy_llm"] = None
+import spacy, pt_legal_ner
+nlp = spacy.load(sys.argv[1], exclude=["llm_fallback"])
+print(nlp.pipe_names, [s.text for s in nlp("Um. Dois.").sents])
+"""
+
+
+def test_our_code_never_imports_spacy_llm_so_a_pipeline_without_it_runs_where_it_is_missing(tmp_path):
+    make_nlp(tmp_path).to_disk(tmp_path / "pipe")
+    out = subprocess.run(
+        [sys.executable, "-c", NO_SPACY_LLM, str(tmp_path / "pipe")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['sentencizer'] ['Um.', 'Dois.']"

@@ -17,7 +17,8 @@ RUN = {
     "command": "python -m scripts.train x",
     "git_commit": "abc",
 }
-LLM_SKIPPED = {"threshold": 0.5, "share_sent_to_llm": 0.08, "llm": {"model": "llama3", "skipped": "no server"}}
+OLLAMA = {"@llm_models": "pt_legal_ner.Ollama.v1", "name": "llama3", "base_url": None}
+LLM_SKIPPED = {"threshold": 0.5, "share_sent_to_llm": 0.08, "llm": {"model": OLLAMA, "skipped": "no server"}}
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_llm_limit_reports_scores_when_the_llm_answered():
     measured = {
         "threshold": 0.5,
         "share_sent_to_llm": 0.1,
-        "llm": {"model": "llama3"},
+        "llm": {"model": OLLAMA},
         "trained_only": {"ents_f": 0.8747},
         "trained_plus_llm": {"ents_f": 0.8811},
     }

@@ -32,7 +32,17 @@ doc = nlp(text)
 docs = list(nlp.pipe([text[:500], text[500:1000]], batch_size=2))
 with nlp.select_pipes(disable=["llm_fallback"]):
     trained_only = nlp(text)
+# another spacy-llm model, swapped in by config at load
+noop = spacy.load("pt_legal_ner", config={"components": {"llm_fallback": {
+    "task": {"threshold": 1.0}, "model": {"@llm_models": "spacy.NoOp.v1"}}}})
+noop_text = "O Supremo Tribunal Federal julgou. A ADI 3767 veio de Brasília."
+noop_doc = noop(noop_text)
+with noop.select_pipes(disable=["llm_fallback"]):
+    noop_trained = noop(noop_text)
 print(json.dumps({
+    "llm_factory": nlp.get_pipe_meta("llm_fallback").factory,
+    "noop_stats": noop_doc._.llm_fallback,
+    "noop_kept": [e.text for e in noop_doc.ents] == [e.text for e in noop_trained.ents],
     "module": spacy.util.get_package_path("pt_legal_ner").as_posix(),
     "pipeline": nlp.pipe_names,
     "labels": nlp.meta["labels"]["ner"],
@@ -176,6 +186,9 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_pyth
     assert info["same_as_trained_only"]
     stats = info["llm_stats"]
     assert stats["answered"] == 0 and stats["failed"] == stats["sent"]
+    # the component is spacy-llm's own, and takes another model by config
+    assert info["llm_factory"] == "llm"
+    assert info["noop_stats"]["sent"] == 2 and info["noop_stats"]["answered"] == 0 and info["noop_kept"]
 
 
 def test_installed_command_line_annotates_a_folder_with_bad_inputs_and_resumes(wheel_python, lener_dir, tmp_path):

@@ -1,5 +1,5 @@
-"""The zero-shot NER task for spacy-llm: Portuguese label definitions, few-shot examples,
-a Jinja prompt, and a strict parser of the model's JSON answer.
+"""The prompt of llm_fallback and its parser: label definitions, few-shot examples, a Jinja
+template, and a strict reading of the model's JSON answer.
 
 Strict means nothing is guessed: a span whose text is not in the sentence, or whose label is
 not in the label set, is dropped and counted; an answer that is not the expected JSON is
@@ -8,13 +8,9 @@ rejected whole.
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import jinja2
-from spacy.tokens import Doc
-from spacy.util import filter_spans
-from spacy_llm.registry import registry
 
 _FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
@@ -33,8 +29,8 @@ class ParsedAnswer:
     bad_items: int = 0
 
 
-class LegalNERTask:
-    """Implements spacy-llm's non-sharding task protocol (generate_prompts / parse_responses)."""
+class NERPrompt:
+    """Renders one sentence's prompt and reads the answer to it."""
 
     def __init__(self, labels: dict[str, str], examples: list[dict], template: str) -> None:
         if not labels:
@@ -53,9 +49,6 @@ class LegalNERTask:
 
     def render(self, text: str) -> str:
         return self._template.render(labels=self.labels, examples=self.examples, text=text)
-
-    def generate_prompts(self, docs: Iterable[Doc]) -> list[str]:
-        return [self.render(doc.text) for doc in docs]
 
     def parse(self, text: str, answer: str) -> ParsedAnswer:
         """Spans of ``text`` named by ``answer``; raises MalformedAnswer if it is not the expected JSON."""
@@ -77,21 +70,6 @@ class LegalNERTask:
                 continue
             parsed.spans += [(start, start + len(surface), label) for start in occurrences]
         return parsed
-
-    def parse_responses(self, docs: Iterable[Doc], responses: Iterable[str]) -> list[Doc]:
-        """spacy-llm protocol: write the parsed spans as doc.ents (malformed answers leave a doc as is)."""
-        out = []
-        for doc, response in zip(docs, responses, strict=True):
-            answer = response if isinstance(response, str) else "".join(response)
-            try:
-                parsed = self.parse(doc.text, answer)
-            except MalformedAnswer:
-                out.append(doc)
-                continue
-            spans = [doc.char_span(s, e, label=label) for s, e, label in parsed.spans]
-            doc.ents = filter_spans([s for s in spans if s is not None])
-            out.append(doc)
-        return out
 
 
 def _entity_items(answer: str) -> list:
@@ -115,9 +93,3 @@ def _find_all(text: str, surface: str) -> list[int]:
         starts.append(pos)
         pos = text.find(surface, pos + len(surface))
     return starts
-
-
-@registry.llm_tasks("pt_legal_ner.LegalNER.v1")
-def legal_ner_task(labels: dict[str, str], examples: list[dict], template: str) -> LegalNERTask:
-    """labels: label -> definition; examples: [{"text", "entities": [{"text", "label"}]}]; template: Jinja."""
-    return LegalNERTask(labels, examples, template)

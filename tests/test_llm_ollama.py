@@ -1,15 +1,17 @@
-"""OllamaChat against the fake server: the request it sends and every fault it can meet."""
+"""OllamaChat against the fake server: the request it sends and every fault it can meet (raised by
+`chat`; inside llm_fallback they are counted instead: test_llm_models.py)."""
 
 import pytest
 
-from pt_legal_ner.ollama_model import (
-    OllamaBadAnswer,
-    OllamaChat,
-    OllamaHTTPError,
-    OllamaModelNotFound,
-    OllamaTimeout,
-    OllamaUnreachable,
+from pt_legal_ner.llm_chat import (
+    LLMBadAnswer,
+    LLMHTTPError,
+    LLMModelNotFound,
+    LLMPromptTooLong,
+    LLMTimeout,
+    LLMUnreachable,
 )
+from pt_legal_ner.llm_ollama import OllamaChat
 from tests.conftest import free_port
 from tests.fake_ollama import FakeOllama
 
@@ -34,7 +36,7 @@ def test_reads_ollama_host(monkeypatch):
 
 def test_refused_connection():
     model = OllamaChat("llama3", f"127.0.0.1:{free_port()}", max_retries=1, retry_backoff=0.01)
-    with pytest.raises(OllamaUnreachable):
+    with pytest.raises(LLMUnreachable):
         model.chat("x")
 
 
@@ -42,7 +44,7 @@ def test_timeout_is_bounded():
     with FakeOllama() as fake:
         fake.delay_s = 2.0
         model = OllamaChat("llama3", fake.url, timeout=0.3, max_retries=0)
-        with pytest.raises(OllamaTimeout):
+        with pytest.raises(LLMTimeout):
             model.chat("x")
 
 
@@ -50,7 +52,7 @@ def test_server_errors_are_retried_then_raised():
     with FakeOllama() as fake:
         fake.fail_status = 500
         model = OllamaChat("llama3", fake.url, max_retries=2, retry_backoff=0.01)
-        with pytest.raises(OllamaHTTPError, match="llama runner process has terminated") as err:
+        with pytest.raises(LLMHTTPError, match="llama runner process has terminated") as err:
             model.chat("x")
         assert err.value.status == 500
         assert len(fake.chat_requests()) == 3
@@ -58,7 +60,7 @@ def test_server_errors_are_retried_then_raised():
 
 def test_unknown_model():
     with FakeOllama(models=("mistral:latest",)) as fake:
-        with pytest.raises(OllamaModelNotFound, match="ollama pull llama3"):
+        with pytest.raises(LLMModelNotFound, match="ollama pull llama3"):
             OllamaChat("llama3", fake.url).chat("x")
         assert fake.chat_requests() == []
 
@@ -68,23 +70,21 @@ def test_model_removed_after_the_check_is_reported_from_the_404_body():
         model = OllamaChat("llama3", fake.url)
         model.chat("x")
         fake.models = []
-        with pytest.raises(OllamaModelNotFound, match="not found"):
+        with pytest.raises(LLMModelNotFound, match="not found"):
             model.chat("y")
 
 
 @pytest.mark.parametrize("content", ["", "   "])
 def test_empty_answer(content):
     with FakeOllama(answer=lambda p: content) as fake:
-        with pytest.raises(OllamaBadAnswer, match="empty"):
+        with pytest.raises(LLMBadAnswer, match="empty"):
             OllamaChat("llama3", fake.url).chat("x")
 
 
 def test_prompt_beyond_the_context_length_is_not_sent():
-    from pt_legal_ner.ollama_model import OllamaPromptTooLong
-
     with FakeOllama() as fake:
         model = OllamaChat("llama3", fake.url, context_length=1024, num_predict=24)
         assert model.chat("x" * 2900) == '{"entities": []}'
-        with pytest.raises(OllamaPromptTooLong):
+        with pytest.raises(LLMPromptTooLong):
             model.chat("x" * 3100)
         assert len(fake.chat_requests()) == 1

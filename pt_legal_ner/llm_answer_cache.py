@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from spacy_llm.registry import registry
+from pt_legal_ner.llm_registry import registry
 
 
 def default_cache_dir() -> Path:
@@ -61,6 +61,12 @@ class AnswerCache:
                 return
             conn.execute("INSERT OR REPLACE INTO answers (key, answer) VALUES (?, ?)", (key, answer))
             conn.commit()
+
+    def __getstate__(self) -> dict:  # a connection and a lock do not cross processes
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"])
 
     def __len__(self) -> int:
         with self._lock:
