@@ -6,7 +6,8 @@ lives here, once:
 
 - the answer cache: a prompt answered before is not sent again (`Cached` answers);
 - concurrency: a batch's distinct prompts go to the server at most ``concurrency`` at a time;
-- retries: refused connections and 5xx answers are retried with backoff (`_request`);
+- retries: refused connections and 5xx answers are retried with backoff (`_request`), except
+  when probing a server the breaker had left alone;
 - the circuit breaker: after a fault that says the server is down (refused, timeout, 5xx,
   unknown model, refused key) the server is left alone for ``cooldown_s``, doubling at each
   failed probe up to ``max_cooldown_s``; until one answer has come back, a batch sends one
@@ -137,6 +138,7 @@ class ChatModel:
         self._model_checked = False
         self._answered_once = False
         self._breaker: tuple | None = None  # (opened at, cooldown, error)
+        self._probing = False  # a probe of a failing server is one attempt, without retries
 
     # --- what a transport provides ------------------------------------------------
 
@@ -198,6 +200,8 @@ class ChatModel:
             if err.cause in BREAKER_CAUSES:
                 self._open_breaker(err)
             return Failure(err)
+        finally:
+            self._probing = False
         with self._lock:
             self._answered_once = True
             self._breaker = None
@@ -230,6 +234,7 @@ class ChatModel:
             # half-open: this prompt probes the server; a fault reopens for twice as long
             self._breaker = (time.monotonic(), min(2 * cooldown, self.max_cooldown_s), error)
             self._answered_once = False
+            self._probing = True
             return None
 
     def _open_breaker(self, error: LLMError) -> None:
@@ -244,7 +249,7 @@ class ChatModel:
         """JSON over HTTP; refused connections and 5xx are retried, a timeout is not (it already waited)."""
         data = json.dumps(body).encode("utf-8") if body is not None else None
         last: LLMError | None = None
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(1 if self._probing else self.max_retries + 1):
             if attempt:
                 time.sleep(self.retry_backoff * 2 ** (attempt - 1))
             try:

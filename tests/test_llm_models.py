@@ -184,3 +184,14 @@ def test_each_distinct_sentence_of_a_batch_is_sent_once_and_answers_are_cached_o
 def test_loading_touches_no_network(pipeline, fake, kind, tmp_path):
     load(pipeline, kind, fake.url, tmp_path)
     assert fake.requests == []
+
+
+def test_a_probe_after_the_cooldown_is_one_attempt_without_retries(pipeline, fake, kind, tmp_path):
+    fake.fail_status = 503
+    nlp = load(pipeline, kind, fake.url, tmp_path, max_retries=2, cooldown_s=0.3)
+    run(nlp, trained_doc(nlp))
+    assert len(fake.chat_requests()) == 3  # the first fault: one request and two retries
+    time.sleep(0.4)
+    doc = run(nlp, trained_doc(nlp))
+    assert len(fake.chat_requests()) == 4  # the probe: one request; the breaker reopens
+    assert doc._.llm_fallback["errors"] == {"http_error": 2}
