@@ -52,7 +52,10 @@ class LLMHTTPError(LLMError):
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+        self.status, self.message = status, message
+
+    def __reduce__(self):  # its arguments are not its message
+        return (type(self), (self.status, self.message))
 
 
 class LLMUnauthorized(LLMError):
@@ -188,7 +191,7 @@ class ChatModel:
         return answers
 
     def answer(self, prompt: str) -> str:
-        """One prompt -> its answer, or a Failure; the breaker and the cache apply."""
+        """One prompt -> its answer (then cached), or a Failure; the breaker applies."""
         refused = self._breaker_refuses()
         if refused is not None:
             return Failure(refused)

@@ -7,6 +7,7 @@ HTTP models and their faults are in test_llm_models.py.
 
 import json
 import logging
+import pickle
 import subprocess
 import sys
 import typing  # spacy-llm reads a model's signature as typing's aliases
@@ -16,7 +17,7 @@ import spacy
 from spacy.tokens import Span
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.llm_chat import Failure, LLMTimeout
+from pt_legal_ner.llm_chat import Failure, LLMHTTPError, LLMTimeout
 from pt_legal_ner.llm_registry import registry
 from tests.conftest import ROOT
 from tests.llm_pipeline import FIRST, SECOND, TASK, ents, run, sentence_prompt_nlp, trained_doc
@@ -309,3 +310,9 @@ def test_our_code_never_imports_spacy_llm_so_a_pipeline_without_it_runs_where_it
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "['sentencizer'] ['Um.', 'Dois.']"
+
+
+def test_a_failure_crosses_processes_with_its_cause():
+    failure = pickle.loads(pickle.dumps(Failure(LLMHTTPError(503, "llama runner busy"))))
+    assert failure == "[http_error] HTTP 503: llama runner busy"
+    assert isinstance(failure, Failure) and failure.error.status == 503
