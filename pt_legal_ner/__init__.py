@@ -14,6 +14,8 @@ spacy-llm: spaCy imports it when it builds an ``llm`` component (`llm_registry`)
 from pt_legal_ner import (  # noqa: F401
     encoder_runtime,
     extensions,
+    id_patterns,
+    legal_ids,
     llm_answer_cache,
     llm_chat,
     llm_fallback,

@@ -2,6 +2,8 @@
 
 python -m pt_legal_ner annotate INPUT... -o OUT.jsonl [--html DIR]
 python -m pt_legal_ner annotate INPUT... -o OUT_DIR --ray ADDRESS [--workers N] [--threads-per-worker T]
+python -m pt_legal_ner pseudonymize INPUT... -o OUT.jsonl|OUT_DIR [--labels ...] [--style ...]
+    [--mapping MAP.jsonl] [--html DIR]
 python -m pt_legal_ner card
 """
 
@@ -20,7 +22,7 @@ import spacy.util
 from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
-from pt_legal_ner.annotate import MAX_CHUNK_CHARS, annotate
+from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate
 from pt_legal_ner.inputs import DEFAULT_PART_SIZE, open_documents
 
 MODEL = "pt_legal_ner"
@@ -62,13 +64,11 @@ def return_freed_memory_to_the_os() -> None:
     libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
-def cmd_annotate(args: argparse.Namespace) -> int:
+def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, spans_of=None, prepare=None) -> int:
+    """Read INPUT, load the pipeline, annotate into ``make_writer()``: annotate and pseudonymize."""
     if args.code:
         spacy.util.import_file("annotate_code", args.code)
-    if args.ray:
-        return cmd_annotate_ray(args)
     # OUT and the pages may lie inside a folder INPUT: they are not documents
-    own_outputs = [args.output] + ([args.html] if args.html else [])
     try:
         total, documents = open_documents(args.input, args.glob, own_outputs)
     except (FileNotFoundError, ValueError) as err:
@@ -80,28 +80,78 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"error: cannot load the pipeline {args.model!r}: {err}", file=sys.stderr)
         return 2
+    if prepare is not None:
+        prepare(nlp)
+    extra = {} if spans_of is None else {"spans_of": spans_of}
     # a bar on a terminal only (tqdm's disable=None), so logs and pipes stay clean
-    with tqdm(total=total, unit="doc", desc="annotate", disable=None, file=sys.stderr) as bar:
+    with tqdm(total=total, unit="doc", desc=args.command, disable=None, file=sys.stderr) as bar:
         try:
+            writer = make_writer()
             summary = annotate(
                 nlp,
                 documents,
-                args.output,
-                html_dir=args.html,
+                writer,
+                html_dir=getattr(args, "html", None) if args.command == "annotate" else None,
                 batch_size=args.batch_size,
                 n_process=args.n_process,
                 max_chars=args.max_chars,
                 progress=bar,
+                **extra,
             )
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+    # pseudonymize's writer counts what it masked; annotate's summary counts entities
+    found = f"{writer.replaced} spans masked" if hasattr(writer, "replaced") else f"{summary.entities} entities"
     print(
         f"{args.output}: {summary.written} documents written ({summary.errors} with an error,"
-        f" {summary.entities} entities), {summary.skipped} already there",
+        f" {found}), {summary.skipped} already there",
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    if args.ray:
+        if args.code:
+            spacy.util.import_file("annotate_code", args.code)
+        return cmd_annotate_ray(args)
+    own_outputs = [args.output] + ([args.html] if args.html else [])
+    return run_locally(args, own_outputs, lambda: args.output)
+
+
+def cmd_pseudonymize(args: argparse.Namespace) -> int:
+    from pt_legal_ner.pseudonymize import (
+        FolderWriter,
+        PseudonymizingWriter,
+        masked_spans,
+        weigh_person,
+        with_legal_ids,
+    )
+
+    to_folder = args.output.suffix.lower() not in (".jsonl", ".ndjson")
+    if args.mapping is not None and args.mapping.resolve() == args.output.resolve():
+        print("error: --mapping must not be the output", file=sys.stderr)
+        return 2
+    own_outputs = [p for p in (args.output, args.mapping, args.html) if p is not None]
+
+    def make_writer() -> PseudonymizingWriter:
+        out = FolderWriter(args.output) if to_folder else JsonlAppender(args.output)
+        return PseudonymizingWriter(
+            out,
+            labels=args.labels,
+            style=args.style,
+            propagate=args.propagate,
+            mapping=args.mapping,
+            review_dir=args.html,
+            review_below=args.review_below,
+        )
+
+    def prepare(nlp) -> None:
+        with_legal_ids(nlp)
+        weigh_person(nlp, args.person_weight)
+
+    return run_locally(args, own_outputs, make_writer, spans_of=masked_spans(), prepare=prepare)
 
 
 def cmd_annotate_ray(args: argparse.Namespace) -> int:
@@ -205,42 +255,129 @@ def nonzero_int(value: str) -> int:
     return number
 
 
+INPUT_HELP = (
+    "INPUT: text files, folders (every file under them, hidden ones left out; --glob narrows it),"
+    ' .jsonl/.ndjson files with a "text" field and .parquet files with a "text" column,'
+    " URIs pyarrow reads (file://, s3://...), or - for stdin. Ids: a file's path"
+    " (relative to its folder), <file>:<line> for JSONL, <file>:<row> for Parquet."
+    " A re-run with the same INPUT and OUT skips the documents already in OUT."
+)
+
+
+def add_reading_args(command: argparse.ArgumentParser) -> None:
+    """What annotate and pseudonymize share: the inputs, the pipeline and its batching."""
+    command.add_argument("input", metavar="INPUT", nargs="+")
+    command.add_argument("--batch-size", type=positive_int, default=16, help="texts per nlp.pipe batch (default 16)")
+    command.add_argument(
+        "--n-process", type=nonzero_int, default=1, help="processes for nlp.pipe; -1: all CPUs (default 1)"
+    )
+    command.add_argument(
+        "--max-chars",
+        type=positive_int,
+        default=MAX_CHUNK_CHARS,
+        help=f"longest piece of a document the pipeline sees at once; bounds memory (default {MAX_CHUNK_CHARS:,})",
+    )
+    command.add_argument("--glob", default="**/*", help="files of a folder INPUT to read (default **/*)")
+    command.add_argument("--model", default=MODEL, help=f"installed package or pipeline folder (default {MODEL})")
+    command.add_argument(
+        "--exclude", action="append", default=[], metavar="COMPONENT", help="leave a component out, e.g. llm_fallback"
+    )
+    command.add_argument(
+        "--code", metavar="FILE", help="Python file to import first (custom components), also in Ray actors"
+    )
+
+
+def label_list(value: str) -> list[str]:
+    from pt_legal_ner.pseudonymize import DEFAULT_LABELS
+
+    labels = [v.strip() for v in value.split(",") if v.strip()]
+    known = set(DEFAULT_LABELS) | {"ORGANIZACAO", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"}
+    unknown = sorted(set(labels) - known)
+    if not labels or unknown:
+        raise argparse.ArgumentTypeError(f"unknown labels {unknown}; known: {', '.join(sorted(known))}")
+    return labels
+
+
+def unit_float(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {number}")
+    return number
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {number}")
+    return number
+
+
+def add_pseudonymize(sub) -> None:
+    from pt_legal_ner.pseudonymize import DEFAULT_LABELS, DEFAULT_PERSON_WEIGHT, DEFAULT_REVIEW_BELOW
+    from pt_legal_ner.pseudonyms import STYLES
+
+    pse = sub.add_parser(
+        "pseudonymize",
+        help="replace names and identifiers by placeholders (LGPD), with a mapping file and review pages",
+        description=INPUT_HELP
+        + " OUT: a .jsonl file (id, text, replacements, error), or else a folder with one .txt per document"
+        " and .pseudonymize.jsonl (the same records without the text). Input fields other than the text are"
+        " not copied: they may hold personal data.",
+    )
+    add_reading_args(pse)
+    pse.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jsonl|OUT_DIR")
+    pse.add_argument(
+        "--labels",
+        type=label_list,
+        default=list(DEFAULT_LABELS),
+        help=f"comma-separated labels to mask (default {','.join(DEFAULT_LABELS)})",
+    )
+    pse.add_argument(
+        "--style",
+        choices=STYLES,
+        default="placeholder",
+        help="[PESSOA_1] (default); initials of names (J. S.; identifiers keep placeholders); or mask (***)",
+    )
+    pse.add_argument(
+        "--mapping", type=Path, metavar="MAP.jsonl", help="write placeholder -> original values here (mode 0600)"
+    )
+    pse.add_argument(
+        "--html", type=Path, metavar="DIR", help="write a review page per document here (original text; mode 0600)"
+    )
+    pse.add_argument(
+        "--review-below",
+        type=unit_float,
+        default=DEFAULT_REVIEW_BELOW,
+        help=f"flag masked spans whose confidence is below this on the review pages (default {DEFAULT_REVIEW_BELOW})",
+    )
+    pse.add_argument(
+        "--person-weight",
+        type=positive_float,
+        default=DEFAULT_PERSON_WEIGHT,
+        help="PESSOA's probabilities are multiplied by this before decoding: above 1 masks more names at some"
+        f" cost in precision (default {DEFAULT_PERSON_WEIGHT}; 1 = as trained)",
+    )
+    pse.add_argument(
+        "--propagate",
+        action="store_true",
+        help="also mask every other occurrence of a masked person's full name (off by default: on LeNER-Br it"
+        " spread the model's false names and caught no missed one, metrics/pseudonymize.md)",
+    )
+    pse.set_defaults(func=cmd_pseudonymize)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pt_legal_ner", description="Portuguese legal NER (LeNER-Br)")
     sub = root.add_subparsers(dest="command", required=True)
     ann = sub.add_parser(
         "annotate",
         help="annotate documents into JSONL (and displaCy pages)",
-        description=(
-            "INPUT: text files, folders (every file under them, hidden ones left out; --glob narrows it),"
-            ' .jsonl/.ndjson files with a "text" field and .parquet files with a "text" column (other'
-            " fields are kept), URIs pyarrow reads (file://, s3://...), or - for stdin. Ids: a file's path"
-            " (relative to its folder), <file>:<line> for JSONL, <file>:<row> for Parquet."
-            " A re-run with the same INPUT and OUT skips the documents already in OUT."
-            " With --ray, OUT is a folder of JSONL parts written by Ray actors (see the README)."
-        ),
+        description=INPUT_HELP + " Other fields of JSONL and Parquet records are kept."
+        " With --ray, OUT is a folder of JSONL parts written by Ray actors (see the README).",
     )
-    ann.add_argument("input", metavar="INPUT", nargs="+")
+    add_reading_args(ann)
     ann.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.jsonl|OUT_DIR")
     ann.add_argument("--html", type=Path, metavar="DIR", help="write one displaCy page per document here")
-    ann.add_argument("--batch-size", type=positive_int, default=16, help="texts per nlp.pipe batch (default 16)")
-    ann.add_argument(
-        "--n-process", type=nonzero_int, default=1, help="processes for nlp.pipe; -1: all CPUs (default 1)"
-    )
-    ann.add_argument(
-        "--max-chars",
-        type=positive_int,
-        default=MAX_CHUNK_CHARS,
-        help=f"longest piece of a document the pipeline sees at once; bounds memory (default {MAX_CHUNK_CHARS:,})",
-    )
-    ann.add_argument("--glob", default="**/*", help="files of a folder INPUT to read (default **/*)")
-    ann.add_argument("--model", default=MODEL, help=f"installed package or pipeline folder (default {MODEL})")
-    ann.add_argument(
-        "--exclude", action="append", default=[], metavar="COMPONENT", help="leave a component out, e.g. llm_fallback"
-    )
-    ann.add_argument(
-        "--code", metavar="FILE", help="Python file to import first (custom components), also in Ray actors"
-    )
     ray = ann.add_argument_group("Ray cluster (pip install 'ray[data]>=2.60')")
     ray.add_argument("--ray", metavar="ADDRESS", help="local (start Ray here), auto, HOST:PORT or ray://HOST:10001")
     ray.add_argument(
@@ -260,6 +397,7 @@ def parser() -> argparse.ArgumentParser:
     )
     ray.add_argument("--compress", action="store_true", help="write gzip parts (part-NNNNN.jsonl.gz)")
     ann.set_defaults(func=cmd_annotate)
+    add_pseudonymize(sub)
     card = sub.add_parser("card", help="print the model card (labels, test scores, training, limits)")
     card.add_argument("--model", default=MODEL)
     card.set_defaults(func=cmd_card)

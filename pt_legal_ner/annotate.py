@@ -14,13 +14,13 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from pt_legal_ner.atomic import write_text_atomic
@@ -60,18 +60,22 @@ def split_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, s
     return pieces
 
 
+def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
+    record = {
+        "start": span.start_char + offset,
+        "end": span.end_char + offset,
+        "label": span.label_,
+        "text": span.text,
+        "source": span._.source,
+        "confidence": None if span._.confidence is None else round(float(span._.confidence), 4),
+    }
+    if span._.normalized is not None:  # an identifier of legal_ids
+        record["normalized"], record["valid"] = span._.normalized, span._.valid
+    return record
+
+
 def entity_dicts(doc: Doc, offset: int = 0) -> list[dict[str, Any]]:
-    return [
-        {
-            "start": ent.start_char + offset,
-            "end": ent.end_char + offset,
-            "label": ent.label_,
-            "text": ent.text,
-            "source": ent._.source,
-            "confidence": None if ent._.confidence is None else round(float(ent._.confidence), 4),
-        }
-        for ent in doc.ents
-    ]
+    return [span_dict(ent, offset) for ent in doc.ents]
 
 
 def read_done_ids(path: Path) -> set[str | int]:
@@ -182,8 +186,12 @@ def annotate(
     n_process: int = 1,
     max_chars: int = MAX_CHUNK_CHARS,
     progress: Progress | None = None,
+    spans_of: Callable[[Doc, int], list[dict[str, Any]]] = entity_dicts,
 ) -> Summary:
-    """Annotate `documents` with `nlp` into `out` (a JSONL file, appended), skipping ids already there."""
+    """Annotate `documents` with `nlp` into `out` (a JSONL file, appended), skipping ids already there.
+
+    A record's ``entities`` are ``spans_of(doc, offset)`` of each piece (default: ``doc.ents``).
+    """
     writer = JsonlAppender(out) if isinstance(out, Path) else out
     summary = Summary()
     queue: deque[Slot] = deque()
@@ -221,7 +229,7 @@ def annotate(
             span = f"characters {offset}-{offset + length}"
             slot.document.error = f"pipeline failed on {span}: {type(error).__name__}: {error}"
         elif doc is not None:
-            slot.entities.extend(entity_dicts(doc, offset))
+            slot.entities.extend(spans_of(doc, offset))
         flush()
 
     try:

@@ -12,6 +12,7 @@ from spacy import displacy
 from spacy.displacy.templates import TPL_PAGE
 
 from pt_legal_ner.extensions import SOURCE_LLM, SOURCE_MODEL, SOURCE_RULE
+from pt_legal_ner.id_patterns import LABELS as ID_LABELS
 from pt_legal_ner.labels import LENER_LABELS
 
 # one colour per label, the same on every page (colour-blind-safe Okabe-Ito hues, lightened)
@@ -23,6 +24,8 @@ LABEL_COLORS: dict[str, str] = {
     "LEGISLACAO": "#d9b8f2",
     "JURISPRUDENCIA": "#f5b0b0",
 }
+# identifiers of legal_ids: one colour for all
+ID_COLOR = "#c9c3f0"
 # zero-shot labels of llm_fallback (`extra_labels`) have no fixed colour
 OTHER_COLOR = "#dddddd"
 SOURCE_BORDER = {SOURCE_MODEL: "solid", SOURCE_RULE: "dotted", SOURCE_LLM: "dashed"}
@@ -37,7 +40,7 @@ TPL_MARK = (
 
 
 def label_color(label: str) -> str:
-    return LABEL_COLORS.get(label, OTHER_COLOR)
+    return LABEL_COLORS.get(label) or (ID_COLOR if label in ID_LABELS else OTHER_COLOR)
 
 
 def legend(labels: list[str]) -> str:

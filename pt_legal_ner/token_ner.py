@@ -50,14 +50,22 @@ upstream = "*"
     default_config={
         "model": Config().from_str(DEFAULT_MODEL_CONFIG)["model"],
         "label_smoothing": 0.0,
+        "label_weights": {},
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_legal_ner(
-    nlp: Language, name: str, model: Model, label_smoothing: float, scorer: Callable | None
+    nlp: Language,
+    name: str,
+    model: Model,
+    label_smoothing: float,
+    label_weights: dict[str, float],
+    scorer: Callable | None,
 ) -> TaggingNER:
-    return TaggingNER(nlp.vocab, model, name, label_smoothing=label_smoothing, scorer=scorer)
+    return TaggingNER(
+        nlp.vocab, model, name, label_smoothing=label_smoothing, label_weights=label_weights, scorer=scorer
+    )
 
 
 def gold_tags(example: Example) -> list[str | None]:
@@ -82,13 +90,28 @@ class TaggingNER(TrainablePipe):
         name: str = "ner",
         *,
         label_smoothing: float = 0.0,
+        label_weights: dict[str, float] | None = None,
         scorer: Callable | None = get_ner_prf,
     ) -> None:
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
+        # a label's tag probabilities times its weight before decoding: a weight above 1 lowers
+        # that label's decision threshold (recall first, as pseudonymization wants for PESSOA)
+        self.label_weights = label_weights or {}
         self.cfg: dict = {"labels": [], "label_smoothing": label_smoothing}
+
+    @property
+    def label_weights(self) -> dict[str, float]:
+        return self._label_weights
+
+    @label_weights.setter
+    def label_weights(self, weights: dict[str, float]) -> None:
+        for label, weight in weights.items():
+            if weight <= 0:
+                raise ValueError(f"{self.name}: label_weights[{label!r}] must be > 0, got {weight}")
+        self._label_weights = dict(weights)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -139,8 +162,12 @@ class TaggingNER(TrainablePipe):
 
     def set_annotations(self, docs: Iterable[Doc], scores: list[Floats2d]) -> None:
         tags = self.tags
+        weights = self._tag_weights(tags)
         for doc, doc_scores in zip(docs, scores, strict=True):
             probs = self.model.ops.to_numpy(doc_scores)
+            if weights is not None and len(probs):
+                probs = probs * weights
+                probs /= probs.sum(axis=1, keepdims=True)
             # Viterbi over the whole doc: a rule-based sentence splitter would cut
             # "art. 5º da Lei" in two, so sentence boundaries are not imposed here
             spans, token_conf = decode(probs, tags)
@@ -150,6 +177,16 @@ class TaggingNER(TrainablePipe):
                 ent._.source = SOURCE_MODEL
                 ent._.confidence = confidence
             doc._.token_confidence = token_conf.tolist()
+
+    def _tag_weights(self, tags: list[str]) -> np.ndarray | None:
+        """Per-tag weights from ``label_weights``, or None when every weight is 1."""
+        unknown = set(self.label_weights) - set(self.labels)
+        if unknown:
+            known = ", ".join(self.labels)
+            raise ValueError(f"{self.name}: label_weights names unknown labels {sorted(unknown)} (labels: {known})")
+        if all(w == 1.0 for w in self.label_weights.values()):
+            return None
+        return np.array([self.label_weights.get(tag.partition("-")[2], 1.0) for tag in tags], dtype="f")
 
     def get_loss(self, examples: Iterable[Example], scores: list[Floats2d]) -> tuple[float, list[Floats2d]]:
         validate_examples(examples, "TaggingNER.get_loss")

@@ -39,10 +39,16 @@ def is_pipeline_folder(model: str) -> bool:
 
 
 def run_annotate(
-    python: str, model: str, source: Path, out: Path, extra: list[str], env: dict | None = None
+    python: str,
+    model: str,
+    source: Path,
+    out: Path,
+    extra: list[str],
+    env: dict | None = None,
+    command: str = "annotate",
 ) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one annotate process."""
-    cmd = [python, "-m", "pt_legal_ner", "annotate", str(source), "-o", str(out), "--model", model, *extra]
+    """Wall seconds and peak RSS (MiB) of one annotate (or pseudonymize) process."""
+    cmd = [python, "-m", "pt_legal_ner", command, str(source), "-o", str(out), "--model", model, *extra]
     start = time.perf_counter()
     # a pipeline folder runs with this checkout's code; an installed package from elsewhere, as
     # in a checkout `-m pt_legal_ner` would import the source package instead of the installed one

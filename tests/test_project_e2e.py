@@ -4,6 +4,7 @@ then the wheel installed into a fresh virtual environment and loaded from anothe
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import venv
@@ -113,6 +114,8 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         "metrics/legal_ner_trf.png",
         "metrics/llm_fallback.json",
         "metrics/llm_fallback.md",
+        "metrics/legal_ids.md",
+        "metrics/pseudonymize.md",
     ]
     for output in outputs:
         assert (project / output).exists(), output
@@ -175,7 +178,7 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_pyth
     result = run([str(python), "-c", LOAD_SCRIPT, str(EXAMPLE)], cwd=elsewhere, env=env)
     info = json.loads(result.stdout.strip().splitlines()[-1])
     assert info["module"].startswith(str(python.parent.parent))
-    assert info["pipeline"] == ["transformer", "ner", "legal_rules", "sentencizer", "llm_fallback"]
+    assert info["pipeline"] == ["transformer", "ner", "legal_rules", "legal_ids", "sentencizer", "llm_fallback"]
     assert sorted(info["labels"]) == sorted(["ORGANIZACAO", "PESSOA", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"])
     assert {"ents_f", "ents_per_type", "speed"} <= set(info["performance"])
     assert info["n_tokens"] > 100 and info["text_kept"] and info["piped"] == 2
@@ -223,3 +226,63 @@ def test_installed_command_line_annotates_a_folder_with_bad_inputs_and_resumes(w
     assert out.read_bytes() == before
     card = run([str(python), "-m", "pt_legal_ner", "card"], cwd=tmp_path, env=env)
     assert "| **micro avg** |" in card.stdout and "model_card.png" in card.stderr
+
+
+# identifiers planted in several formats: found by legal_ids whatever the trained model learnt
+PLANTED = {
+    "CPF": ["111.444.777-35", "11144477735"],
+    "CNPJ": ["11.222.333/0001-81", "12.ABC.345/01DE-35"],
+    "CNJ": ["0058967-77.2016.8.19.0000", "00589677720168190000"],
+    "EMAIL": ["fulano.tal@exemplo.com.br"],
+    "TELEFONE": ["(61) 99999-8888"],
+    "OAB": ["OAB/DF 12.345"],
+    "CEP": ["70.040-906"],
+    "RG": ["1.234.567 SSP/DF"],
+}
+PLANTED_TEXT = (
+    "Autos nº 0058967-77.2016.8.19.0000. O autor, CPF 111.444.777-35, RG nº 1.234.567 SSP/DF, residente"
+    " no CEP 70.040-906, tel. (61) 99999-8888, e-mail fulano.tal@exemplo.com.br, representado pela"
+    " OAB/DF 12.345, contra a empresa de CNPJ 11.222.333/0001-81 e a de CNPJ 12.ABC.345/01DE-35.\n"
+    "Repete-se: inscrito no CPF sob o nº 11144477735, processo 00589677720168190000.\n"
+)
+
+
+def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_python, lener_dir, tmp_path):
+    from pt_legal_ner.br_ids import normalize
+
+    python, env = wheel_python, user_env(tmp_path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "planted.txt").write_text(PLANTED_TEXT, encoding="utf-8")
+    shutil.copy(sorted((lener_dir / "raw_text").glob("*.txt"))[0], folder / "decisao.txt")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\x00\x01")
+    out, mapping, out_dir = tmp_path / "out.jsonl", tmp_path / "map.jsonl", tmp_path / "out"
+    base = [str(python), "-m", "pt_legal_ner", "pseudonymize", str(folder)]
+    to_jsonl = [*base, "-o", str(out), "--mapping", str(mapping)]
+    first = run(to_jsonl, cwd=tmp_path, env=env)
+    assert "3 documents written (1 with an error" in first.stderr
+    records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert "PDF" in records["scan.pdf"]["error"]
+    planted = records["planted.txt"]
+    run([*base, "-o", str(out_dir)], cwd=tmp_path, env=env)
+    as_folder = (out_dir / "planted.txt").read_text(encoding="utf-8")
+    for text in (planted["text"], as_folder, out.read_text(encoding="utf-8")):
+        flat = normalize(text)
+        for values in PLANTED.values():
+            for value in values:
+                assert normalize(value) not in flat, value
+    # one value, one placeholder: the CPF and the CNJ number, formatted and bare
+    by_label = {}
+    for r in planted["replacements"]:
+        by_label.setdefault(r["label"], set()).add(r["placeholder"])
+        assert planted["text"][r["start"] : r["end"]] == r["placeholder"]
+    assert by_label["CPF"] == {"[CPF_1]"} and by_label["CNJ"] == {"[CNJ_1]"} and len(by_label["CNPJ"]) == 2
+    assert set(PLANTED) <= set(by_label)
+    assert stat.S_IMODE(mapping.stat().st_mode) == 0o600
+    mapped = {
+        e["entity"]: e["values"] for e in json.loads(mapping.read_text(encoding="utf-8").splitlines()[1])["entities"]
+    }
+    assert mapped["CPF_1"] == PLANTED["CPF"]
+    before = out.read_bytes()
+    again = run(to_jsonl, cwd=tmp_path, env=env)
+    assert "0 documents written" in again.stderr and "3 already there" in again.stderr and out.read_bytes() == before

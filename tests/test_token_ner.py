@@ -79,3 +79,31 @@ def test_round_trip_through_disk(trained, tmp_path):
 def test_empty_and_whitespace_docs(trained):
     assert list(trained.pipe(["", "   ", "\n\n"])) is not None
     assert trained("").ents == ()
+
+
+def test_a_label_weight_lowers_that_labels_threshold_only(trained):
+    ner = trained.get_pipe("ner")
+    text = "Depois , Carla Nunes viajou para Recife ."  # names the model never saw
+    as_trained = trained(text)
+    try:
+        ner.label_weights = {"PESSOA": 1e6}  # every token whose PESSOA probability is not ~0
+        weighted = trained(text)
+    finally:
+        ner.label_weights = {}
+    people = lambda doc: sum(len(e) for e in doc.ents if e.label_ == "PESSOA")  # noqa: E731
+    assert people(weighted) > people(as_trained)
+    assert [t.text for t in trained(text)] == [t.text for t in as_trained] and people(trained(text)) == people(
+        as_trained
+    )
+
+
+def test_label_weights_are_checked(trained):
+    ner = trained.get_pipe("ner")
+    with pytest.raises(ValueError, match="must be > 0"):
+        ner.label_weights = {"PESSOA": 0.0}
+    ner.label_weights = {"NOME": 2.0}
+    try:
+        with pytest.raises(ValueError, match="unknown labels \\['NOME'\\]"):
+            trained("Maria Souza mora em Recife .")
+    finally:
+        ner.label_weights = {}

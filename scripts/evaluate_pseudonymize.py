@@ -1,0 +1,135 @@
+"""How much personal data `pseudonymize` leaves and how much else it masks, on LeNER-Br docs.
+
+For each setting (PESSOA weight × name propagation), on each split:
+- leak rate: gold PESSOA tokens not wholly inside a masked span, over all gold PESSOA tokens;
+- over-masking: masked tokens that are neither gold PESSOA nor inside an identifier of
+  ``legal_ids``, over all masked tokens (and the count).
+The encoder runs once per doc; each setting re-decodes its stored tag probabilities, so the
+settings differ only in what they are meant to differ in. The pipeline is the one users get
+(``legal_ids`` added if it lacks one); llm_fallback is left out, as it needs a server.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import spacy
+import typer
+from spacy.tokens import Doc, DocBin
+
+from pt_legal_ner.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
+from pt_legal_ner.pseudonyms import PERSON, pseudonymize
+from pt_legal_ner.token_ner import TaggingNER
+
+
+def token_mask(doc: Doc, ranges: list[tuple[int, int]]) -> list[bool]:
+    """Whether each token of ``doc`` lies wholly inside one of the character ``ranges``."""
+    covered = [False] * len(doc.text)
+    for start, end in ranges:
+        covered[start:end] = [True] * (end - start)
+    return [all(covered[t.idx : t.idx + len(t.text)]) for t in doc]
+
+
+def count(gold: Doc, masked: list[bool], id_tokens: list[bool]) -> dict[str, int]:
+    person = [t.ent_type_ == PERSON for t in gold]
+    return {
+        "person_tokens": sum(person),
+        "leaked": sum(p and not m for p, m in zip(person, masked, strict=True)),
+        "masked_tokens": sum(masked),
+        "over_masked": sum(m and not p and not i for p, m, i in zip(person, masked, id_tokens, strict=True)),
+    }
+
+
+def evaluate(nlp, golds: list[Doc], settings: list[tuple[float, bool]], batch_size: int = 8) -> dict:
+    ner = next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, TaggingNER))
+    after = [(name, pipe) for name, pipe in nlp.pipeline if name not in ("transformer", ner.name, "llm_fallback")]
+    spans_of = masked_spans()
+    totals = {s: dict.fromkeys(("person_tokens", "leaked", "masked_tokens", "over_masked"), 0) for s in settings}
+    for i in range(0, len(golds), batch_size):
+        batch = golds[i : i + batch_size]
+        docs = list(nlp.pipe([g.text for g in batch], disable=[ner.name, *[n for n, _ in after]]))
+        scores = ner.predict(docs)
+        for weight, propagate in settings:
+            weigh_person(nlp, weight)
+            copies = [d.copy() for d in docs]
+            ner.set_annotations(copies, scores)
+            for _, pipe in after:
+                copies = [pipe(d) for d in copies]
+            for gold, doc in zip(batch, copies, strict=True):
+                spans = spans_of(doc, 0)
+                result = pseudonymize(doc.text, spans, DEFAULT_LABELS, propagate=propagate)
+                ids = [(s["start"], s["end"]) for s in spans if s.get("normalized") is not None]
+                # the gold doc's tokens are the corpus's; its text is the one the pipeline read
+                for key, value in count(gold, token_mask(gold, result.spans), token_mask(gold, ids)).items():
+                    totals[(weight, propagate)][key] += value
+    rows = []
+    for (weight, propagate), t in totals.items():
+        rows.append(
+            {
+                "person_weight": weight,
+                "propagate": propagate,
+                **t,
+                "leak_rate": t["leaked"] / max(t["person_tokens"], 1),
+                "over_masking": t["over_masked"] / max(t["masked_tokens"], 1),
+            }
+        )
+    return {"rows": rows}
+
+
+def markdown(results: dict, command: str, model: str) -> str:
+    lines = [
+        "# Pseudonymization: names left and words over-masked (LeNER-Br)",
+        "",
+        f"Produced by `{command}` with the pipeline `{model}` ({results['model_note']}).",
+        "Leak rate: gold PESSOA tokens not wholly inside a masked span / gold PESSOA tokens.",
+        "Over-masking: masked tokens neither gold PESSOA nor inside an identifier / masked tokens.",
+        "Labels masked: " + ", ".join(DEFAULT_LABELS) + ".",
+        "",
+    ]
+    for split, result in results["splits"].items():
+        lines += [
+            f"## {split} ({result['docs']} docs)",
+            "",
+            "| PESSOA weight | propagate names | PESSOA tokens | leaked | leak rate | masked tokens"
+            " | over-masked | over-masking |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in result["rows"]:
+            lines.append(
+                f"| {r['person_weight']:g} | {'yes' if r['propagate'] else 'no'} | {r['person_tokens']} | {r['leaked']}"
+                f" | {100 * r['leak_rate']:.2f}% | {r['masked_tokens']} | {r['over_masked']}"
+                f" | {100 * r['over_masking']:.2f}% |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(
+    model: Path = typer.Argument(..., exists=True, file_okay=False, help="pipeline folder"),
+    corpora: list[Path] = typer.Argument(..., exists=True, help="split=path pairs are named by file stem"),
+    output: Path = typer.Option(..., help="JSON results; a .md table is written beside it"),
+    weights: str = typer.Option("1,2,4,8", help="PESSOA weights to measure, comma-separated"),
+    limit: int = typer.Option(0, help="first N docs of each corpus (0 = all)"),
+    model_note: str = typer.Option("", help="what the pipeline is, for the report (e.g. its training step)"),
+) -> None:
+    nlp = spacy.load(model, exclude=["llm_fallback"])
+    with_legal_ids(nlp)
+    settings = [(float(w), p) for w in weights.split(",") for p in (False, True)]
+    results = {"splits": {}, "model_note": model_note or str(model)}
+    for path in corpora:
+        golds = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        golds = golds[:limit] if limit else golds
+        typer.echo(f"{path.stem}: {len(golds)} docs", err=True)
+        results["splits"][path.stem] = {"docs": len(golds), **evaluate(nlp, golds, settings)}
+    command = " ".join(["python", "-m", "scripts.evaluate_pseudonymize", *sys.argv[1:]])
+    results["command"] = command
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    output.with_suffix(".md").write_text(markdown(results, command, str(model)) + "\n", encoding="utf-8")
+    typer.echo(output.with_suffix(".md").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,122 @@
+"""`legal_ids`: Brazilian identifiers found in their formats, checked, and kept beside the trained entities."""
+
+import pytest
+import spacy
+from spacy.tokens import Span
+from spacy.training import Example
+
+import pt_legal_ner  # noqa: F401  (registers the component)
+from pt_legal_ner.id_patterns import LABELS, find_ids
+
+
+def found(text, labels=LABELS):
+    return [(f.label, text[f.start : f.end], f.normalized, f.valid) for f in find_ids(text, labels)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("CPF 111.444.777-35.", ("CPF", "111.444.777-35", "11144477735", True)),
+        ("CPF 111.444.777-36.", ("CPF", "111.444.777-36", "11144477736", False)),  # a typo is still personal data
+        ("inscrito no CPF/MF sob o nº 11144477735,", ("CPF", "11144477735", "11144477735", True)),
+        ("CNPJ 11.222.333/0001-81", ("CNPJ", "11.222.333/0001-81", "11222333000181", True)),
+        ("CNPJ 12.ABC.345/01DE-35", ("CNPJ", "12.ABC.345/01DE-35", "12ABC34501DE35", True)),
+        ("CNPJ 12.ABC.345/01DE-36", ("CNPJ", "12.ABC.345/01DE-36", "12ABC34501DE36", False)),
+        ("autos 0058967-77.2016.8.19.0000/RJ", ("CNJ", "0058967-77.2016.8.19.0000", "00589677720168190000", True)),
+        ("TST-RR-257440-71.2002.5.02.0372", ("CNJ", "257440-71.2002.5.02.0372", "02574407120025020372", True)),
+        ("Fulano (OAB/DF 12.345)", ("OAB", "OAB/DF 12.345", "DF12345", None)),
+        ("Fulano, OAB nº 1234/SP,", ("OAB", "OAB nº 1234/SP", "SP1234", None)),
+        ("Fulano (13469-E/OAB-DF)", ("OAB", "13469-E/OAB-DF", "DF13469", None)),
+        ("FULANO  - RJ083152\n", ("OAB", "RJ083152", "RJ83152", None)),
+        ("CEP 70.040-906,", ("CEP", "70.040-906", "70040906", None)),
+        ("CEP: 70040906", ("CEP", "70040906", "70040906", None)),
+        ("e-mail: Joao.Silva@tjdft.jus.br.", ("EMAIL", "Joao.Silva@tjdft.jus.br", "joao.silva@tjdft.jus.br", None)),
+        ("Tel. (61) 99999-8888", ("TELEFONE", "(61) 99999-8888", "61999998888", None)),
+        ("Tel. 68 3302-0444/0445,", ("TELEFONE", "68 3302-0444/0445", "68330204440445", None)),
+        ("telefone 3333-4444", ("TELEFONE", "3333-4444", "33334444", None)),
+        ("RG nº 1.234.567 SSP/DF,", ("RG", "1.234.567 SSP/DF", "1234567", None)),
+    ],
+)
+def test_each_kind_is_found_normalised_and_checked(text, expected):
+    assert found(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "processo 12345678901 arquivado",  # eleven digits, neither valid nor named a CPF
+        "Lei 8.078/90, art. 5º, 2007.01.1.001234-5",  # law and old court numbers
+        "Acórdão n.999404, 20160610082800APC",  # TJDFT's process numbers glued to a class
+        "Televisão), às fls. 1852-1888",  # "Tel" inside a word is no phone's name
+        "o número 14536376 do documento",  # 8 digits not named a CEP
+        "RG 12",  # too short to be a registration
+    ],
+)
+def test_other_numbers_are_left_alone(text):
+    assert found(text) == []
+
+
+def test_the_longer_of_overlapping_kinds_wins():
+    # a bare valid CNPJ holds runs that look like other numbers
+    assert [f[0] for f in found("CNPJ 11222333000181 e CPF 11144477735")] == ["CNPJ", "CPF"]
+
+
+def test_an_unknown_kind_fails_when_the_component_is_built():
+    nlp = spacy.blank("pt")
+    with pytest.raises(ValueError, match="unknown identifier kinds"):
+        nlp.add_pipe("legal_ids", config={"labels": ["CPX"]})
+
+
+TEXT = "Pedro Cabral, CPF 111.444.777-35, no processo 0058967-77.2016.8.19.0000, em Brasília."
+
+
+def with_ents(nlp, policy):
+    nlp.add_pipe("legal_ids", config={"ents_filter": {"@misc": policy}})
+    doc = nlp.make_doc(TEXT)
+    pedro = Span(doc, 0, 2, label="PESSOA")
+    # a trained citation that holds the CNJ number
+    start = TEXT.index("processo")
+    citation = doc.char_span(start, start + len("processo 0058967-77.2016.8.19.0000"), label="JURISPRUDENCIA")
+    doc.ents = [pedro, citation]
+    return nlp.get_pipe("legal_ids")(doc)
+
+
+def test_identifiers_fill_the_gaps_and_keep_every_trained_entity():
+    doc = with_ents(spacy.blank("pt"), "pt_legal_ner.ids_fill_gaps.v1")
+    assert [(e.label_, e._.source) for e in doc.ents] == [("PESSOA", None), ("CPF", "rule"), ("JURISPRUDENCIA", None)]
+    # the CNJ number inside the citation is still found, in the span group
+    group = doc.spans["legal_ids"]
+    assert [(s.label_, s._.normalized, s._.valid) for s in group] == [
+        ("CPF", "11144477735", True),
+        ("CNJ", "00589677720168190000", True),
+    ]
+
+
+def test_identifiers_first_drop_only_the_entities_they_overlap():
+    doc = with_ents(spacy.blank("pt"), "pt_legal_ner.ids_first.v1")
+    assert [e.label_ for e in doc.ents] == ["PESSOA", "CPF", "CNJ"]
+
+
+def test_spans_only_leaves_the_entities_alone():
+    doc = with_ents(spacy.blank("pt"), "pt_legal_ner.ids_spans_only.v1")
+    assert [e.label_ for e in doc.ents] == ["PESSOA", "JURISPRUDENCIA"] and len(doc.spans["legal_ids"]) == 2
+
+
+def test_entity_scores_leave_identifiers_out():
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PESSOA", "pattern": "Pedro Cabral"}])
+    nlp.add_pipe("legal_ids")
+    reference = nlp.make_doc(TEXT)
+    reference.ents = [Span(reference, 0, 2, label="PESSOA")]
+    example = Example(nlp(TEXT), reference)
+    assert any(e.label_ == "CPF" for e in example.predicted.ents)
+    scores = nlp.evaluate([example])
+    assert scores["ents_p"] == 1.0 and set(scores["ents_per_type"]) == {"PESSOA"}
+
+
+def test_the_component_round_trips_through_disk(tmp_path):
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("legal_ids", config={"labels": ["CPF"]})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert [e.label_ for e in loaded(TEXT).ents] == ["CPF"]
