@@ -22,6 +22,7 @@ from spacy.tokens import Doc, DocBin
 from pt_legal_ner.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
 from pt_legal_ner.pseudonyms import PERSON, pseudonymize
 from pt_legal_ner.token_ner import TaggingNER
+from scripts.train import git_commit, hardware
 
 
 def token_mask(doc: Doc, ranges: list[tuple[int, int]]) -> list[bool]:
@@ -82,7 +83,8 @@ def markdown(results: dict, command: str, model: str) -> str:
     lines = [
         "# Pseudonymization: names left and words over-masked (LeNER-Br)",
         "",
-        f"Produced by `{command}` with the pipeline `{model}` ({results['model_note']}).",
+        f"Produced by `{command}` with the pipeline `{model}` ({results['model_note']}),"
+        f" at commit {results['commit']} on {results['hardware']}.",
         "Leak rate: gold PESSOA tokens not wholly inside a masked span / gold PESSOA tokens.",
         "Over-masking: masked tokens neither gold PESSOA nor inside an identifier / masked tokens.",
         "Labels masked: " + ", ".join(DEFAULT_LABELS) + ".",
@@ -124,7 +126,7 @@ def main(
         typer.echo(f"{path.stem}: {len(golds)} docs", err=True)
         results["splits"][path.stem] = {"docs": len(golds), **evaluate(nlp, golds, settings)}
     command = " ".join(["python", "-m", "scripts.evaluate_pseudonymize", *sys.argv[1:]])
-    results["command"] = command
+    results["command"], results["commit"], results["hardware"] = command, git_commit(), hardware(-1)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     output.with_suffix(".md").write_text(markdown(results, command, str(model)) + "\n", encoding="utf-8")
