@@ -9,6 +9,7 @@ trained components run once, the LLM runs on copies of their docs.
 """
 
 import json
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -119,6 +120,7 @@ def main(
         "share_sent_to_llm": shares[task.threshold],
         "share_by_threshold": {str(k): v for k, v in shares.items()},
         "llm": {"model": model_config},
+        "command": " ".join(["python", "-m", "scripts.compare_llm", *sys.argv[1:]]),
         "commit": git_commit(),
         "hardware": hardware(-1),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -171,7 +173,7 @@ def report(result: dict) -> str:
         lines.append(f"LLM scoring skipped: {result['llm']['skipped']}")
     lines += [
         "",
-        f"Produced by `python -m spacy project run compare-llm` (scripts/compare_llm.py) at commit "
+        f"Produced by `{result.get('command', 'python -m spacy project run compare-llm')}` at commit "
         f"{result['commit']} on {result['hardware']}, {result['date']}.",
         "",
     ]
