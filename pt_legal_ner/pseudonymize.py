@@ -34,8 +34,8 @@ from pt_legal_ner.token_ner import TaggingNER
 logger = logging.getLogger("pt_legal_ner")
 DEFAULT_LABELS: tuple[str, ...] = (PERSON, *ID_LABELS)
 DEFAULT_REVIEW_BELOW = 0.8
-# recall first: PESSOA's tag probabilities times this before decoding (metrics/pseudonymize.md)
-DEFAULT_PERSON_WEIGHT = 4.0
+# recall first: PESSOA's tag probabilities times this before decoding; chosen on dev (metrics/README.md)
+DEFAULT_PERSON_WEIGHT = 64.0
 PRIVATE = 0o600
 MANIFEST = ".pseudonymize.jsonl"
 SPANS_KEY = "legal_ids"
