@@ -80,8 +80,8 @@ def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, 
     except OSError as err:
         print(f"error: cannot load the pipeline {args.model!r}: {err}", file=sys.stderr)
         return 2
-    if prepare is not None:
-        prepare(nlp)
+    if prepare is not None:  # may adapt the pipeline, and say which spans go into the records
+        spans_of = prepare(nlp) or spans_of
     extra = {} if spans_of is None else {"spans_of": spans_of}
     # a bar on a terminal only (tqdm's disable=None), so logs and pipes stay clean
     with tqdm(total=total, unit="doc", desc=args.command, disable=None, file=sys.stderr) as bar:
@@ -147,11 +147,11 @@ def cmd_pseudonymize(args: argparse.Namespace) -> int:
             review_below=args.review_below,
         )
 
-    def prepare(nlp) -> None:
-        with_legal_ids(nlp)
+    def prepare(nlp):
         weigh_person(nlp, args.person_weight)
+        return masked_spans(with_legal_ids(nlp))
 
-    return run_locally(args, own_outputs, make_writer, spans_of=masked_spans(), prepare=prepare)
+    return run_locally(args, own_outputs, make_writer, prepare=prepare)
 
 
 def cmd_annotate_ray(args: argparse.Namespace) -> int:

@@ -50,11 +50,15 @@ def masked_spans(spans_key: str = SPANS_KEY) -> Callable[[Doc, int], list[dict[s
     return spans_of
 
 
-def with_legal_ids(nlp: Language) -> None:
-    """A pipeline without ``legal_ids`` (built before it existed) gets it: no identifier may pass."""
-    if not any(isinstance(pipe, LegalIds) for _, pipe in nlp.pipeline):
-        logger.warning("the pipeline has no legal_ids component; adding one with its default settings")
-        nlp.add_pipe("legal_ids", config={"ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
+def with_legal_ids(nlp: Language) -> str:
+    """The span group key of the pipeline's ``legal_ids``; a pipeline without one (built before
+    it existed) gets it, so that no identifier may pass."""
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, LegalIds):
+            return pipe.spans_key
+    logger.warning("the pipeline has no legal_ids component; adding one with its default settings")
+    nlp.add_pipe("legal_ids", config={"ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
+    return SPANS_KEY
 
 
 def weigh_person(nlp: Language, weight: float) -> None:

@@ -44,9 +44,9 @@ def count(gold: Doc, masked: list[bool], id_tokens: list[bool]) -> dict[str, int
 
 
 def evaluate(nlp, golds: list[Doc], settings: list[tuple[float, bool]], batch_size: int = 8) -> dict:
+    spans_of = masked_spans(with_legal_ids(nlp))  # first: it may add legal_ids to the pipeline
     ner = next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, TaggingNER))
     after = [(name, pipe) for name, pipe in nlp.pipeline if name not in ("transformer", ner.name, "llm_fallback")]
-    spans_of = masked_spans()
     totals = {s: dict.fromkeys(("person_tokens", "leaked", "masked_tokens", "over_masked"), 0) for s in settings}
     for i in range(0, len(golds), batch_size):
         batch = golds[i : i + batch_size]
@@ -117,7 +117,6 @@ def main(
     model_note: str = typer.Option("", help="what the pipeline is, for the report (e.g. its training step)"),
 ) -> None:
     nlp = spacy.load(model, exclude=["llm_fallback"])
-    with_legal_ids(nlp)
     settings = [(float(w), p) for w in weights.split(",") for p in (False, True)]
     results = {"splits": {}, "model_note": model_note or str(model)}
     for path in corpora:

@@ -209,3 +209,16 @@ def test_cli_refuses_a_mapping_file_that_is_not_one(ruler_dir, tmp_path):
     assert result.returncode == 2 and "map.jsonl line 1 is not a mapping record" in result.stderr
     assert mapping.read_text(encoding="utf-8") == "nomes reais\n"
     assert not (tmp_path / "o.jsonl").exists() or not (tmp_path / "o.jsonl").read_bytes()
+
+
+def test_cli_reads_the_identifiers_from_the_pipelines_own_span_group(tmp_path):
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("legal_ids", config={"spans_key": "ids", "ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
+    nlp.to_disk(tmp_path / "pipeline")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(DOC, encoding="utf-8")
+    result = run_cli(tmp_path / "in", "-o", tmp_path / "o.jsonl", "--model", tmp_path / "pipeline")
+    assert result.returncode == 0, result.stderr
+    assert "no legal_ids component" not in result.stderr
+    text = json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8"))["text"]
+    assert "111.444.777-35" not in text and text.count("[CPF_1]") == 2
