@@ -77,6 +77,25 @@ def join_overlapping(spans: Iterable[dict[str, Any]]) -> list[Masked]:
     return [run for run, _ in runs]
 
 
+def with_identifiers_apart(text: str, spans: list[dict[str, Any]]) -> list[Masked]:
+    """Runs in text order where each identifier keeps its own run (and placeholder): another span
+    overlapping identifiers (a name span the model stretched over "CPF 123...") is masked in
+    the pieces around them instead."""
+    ids = join_overlapping(s for s in spans if s.get("normalized") is not None)
+    pieces = []
+    for span in (s for s in spans if s.get("normalized") is None):
+        start = span["start"]
+        for run in ids:
+            if run.start < span["end"] and start < run.end:
+                if start < run.start:
+                    pieces.append({**span, "start": start, "end": run.start})
+                start = max(start, run.end)
+        if start < span["end"]:
+            pieces.append({**span, "start": start, "end": span["end"]})
+    kept = [t for p in pieces if (t := trimmed(text, p)) is not None]
+    return sorted(ids + join_overlapping(kept), key=lambda r: r.start)
+
+
 def trimmed(text: str, span: dict[str, Any]) -> dict[str, Any] | None:
     """``span`` without the whitespace at its ends (a tagger may take a line break in), None if
     nothing else is left."""
@@ -163,7 +182,7 @@ def pseudonymize(
     chosen = [t for s in spans if s["label"] in labels and (t := trimmed(text, s)) is not None]
     if propagate and PERSON in labels:
         chosen += propagate_names(text, chosen)
-    runs = join_overlapping(chosen)
+    runs = with_identifiers_apart(text, chosen)
     assign_entities(text, runs)
     pieces, replacements, values = [], [], {}
     position = out = 0

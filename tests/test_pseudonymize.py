@@ -222,3 +222,16 @@ def test_cli_reads_the_identifiers_from_the_pipelines_own_span_group(tmp_path):
     assert "no legal_ids component" not in result.stderr
     text = json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8"))["text"]
     assert "111.444.777-35" not in text and text.count("[CPF_1]") == 2
+
+
+def test_a_name_span_stretched_over_identifiers_leaves_each_its_own_placeholder():
+    text = "Autos 0058967-77.2016.8.19.0000 de Ana Lima, CPF 111.444.777-35, fim."
+    spans = spans_at(text, ("CPF 111.444.777-35", "CPF"))
+    spans[0].update(start=spans[0]["start"] + 4, normalized="11144477735")
+    cnj = text.index("0058967")
+    number = "00589677720168190000"
+    spans.append({"start": cnj, "end": cnj + 25, "label": "CNJ", "source": "rule", "normalized": number})
+    spans.append({"start": 0, "end": text.index(", fim"), "label": "PESSOA", "source": "model", "confidence": 0.3})
+    result = pseudonymize(text, spans, ["PESSOA", "CPF", "CNJ"])
+    assert [r["label"] for r in result.replacements] == ["PESSOA", "CNJ", "PESSOA", "CPF"]
+    assert result.text == "[PESSOA_1] [CNJ_1] [PESSOA_2] [CPF_1], fim."
