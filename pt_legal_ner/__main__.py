@@ -22,8 +22,9 @@ import spacy.util
 from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
-from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate
-from pt_legal_ner.inputs import DEFAULT_PART_SIZE, open_documents
+from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate, entity_dicts
+from pt_legal_ner.inputs import DEFAULT_PART_SIZE, JSONL_SUFFIXES, open_documents
+from pt_legal_ner.labels import LENER_LABELS
 
 MODEL = "pt_legal_ner"
 
@@ -64,10 +65,20 @@ def return_freed_memory_to_the_os() -> None:
     libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
-def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, spans_of=None, prepare=None) -> int:
-    """Read INPUT, load the pipeline, annotate into ``make_writer()``: annotate and pseudonymize."""
+def import_user_code(args: argparse.Namespace) -> None:
     if args.code:
         spacy.util.import_file("annotate_code", args.code)
+
+
+def run_locally(
+    args: argparse.Namespace, own_outputs: list[Path], make_writer, html_dir: Path | None = None, prepare=None
+) -> int:
+    """Read INPUT, load the pipeline, annotate into ``make_writer()``: annotate and pseudonymize.
+
+    ``prepare(nlp)`` may adapt the pipeline and returns what goes into a record's entities
+    (``annotate``'s ``spans_of``).
+    """
+    import_user_code(args)
     # OUT and the pages may lie inside a folder INPUT: they are not documents
     try:
         total, documents = open_documents(args.input, args.glob, own_outputs)
@@ -80,9 +91,7 @@ def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, 
     except OSError as err:
         print(f"error: cannot load the pipeline {args.model!r}: {err}", file=sys.stderr)
         return 2
-    if prepare is not None:  # may adapt the pipeline, and say which spans go into the records
-        spans_of = prepare(nlp) or spans_of
-    extra = {} if spans_of is None else {"spans_of": spans_of}
+    spans_of = prepare(nlp) if prepare is not None else entity_dicts
     # a bar on a terminal only (tqdm's disable=None), so logs and pipes stay clean
     with tqdm(total=total, unit="doc", desc=args.command, disable=None, file=sys.stderr) as bar:
         try:
@@ -91,12 +100,12 @@ def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, 
                 nlp,
                 documents,
                 writer,
-                html_dir=getattr(args, "html", None) if args.command == "annotate" else None,
+                html_dir=html_dir,
                 batch_size=args.batch_size,
                 n_process=args.n_process,
                 max_chars=args.max_chars,
                 progress=bar,
-                **extra,
+                spans_of=spans_of,
             )
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -113,11 +122,10 @@ def run_locally(args: argparse.Namespace, own_outputs: list[Path], make_writer, 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
     if args.ray:
-        if args.code:
-            spacy.util.import_file("annotate_code", args.code)
+        import_user_code(args)
         return cmd_annotate_ray(args)
     own_outputs = [args.output] + ([args.html] if args.html else [])
-    return run_locally(args, own_outputs, lambda: args.output)
+    return run_locally(args, own_outputs, lambda: args.output, html_dir=args.html)
 
 
 def cmd_pseudonymize(args: argparse.Namespace) -> int:
@@ -129,7 +137,7 @@ def cmd_pseudonymize(args: argparse.Namespace) -> int:
         with_legal_ids,
     )
 
-    to_folder = args.output.suffix.lower() not in (".jsonl", ".ndjson")
+    to_folder = args.output.suffix.lower() not in JSONL_SUFFIXES
     if args.mapping is not None and args.mapping.resolve() == args.output.resolve():
         print("error: --mapping must not be the output", file=sys.stderr)
         return 2
@@ -291,7 +299,7 @@ def label_list(value: str) -> list[str]:
     from pt_legal_ner.pseudonymize import DEFAULT_LABELS
 
     labels = [v.strip() for v in value.split(",") if v.strip()]
-    known = set(DEFAULT_LABELS) | {"ORGANIZACAO", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"}
+    known = set(DEFAULT_LABELS) | set(LENER_LABELS)
     unknown = sorted(set(labels) - known)
     if not labels or unknown:
         raise argparse.ArgumentTypeError(f"unknown labels {unknown}; known: {', '.join(sorted(known))}")

@@ -54,11 +54,11 @@ class Masked:
 
 def join_overlapping(spans: Iterable[dict[str, Any]]) -> list[Masked]:
     """Overlapping spans become one run (no character of a masked span may survive because
-    another span overlapped it), labelled as its identifier if it holds one, else as its
-    longest span: an identifier's value keeps its placeholder consistent."""
-    runs: list[tuple[Masked, tuple[bool, int]]] = []  # (run, rank of its labelling span)
+    another span overlapped it), labelled as its longest span. Identifiers and other spans are
+    joined apart (``with_identifiers_apart``)."""
+    runs: list[tuple[Masked, int]] = []  # (run, length of its labelling span)
     for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
-        length = (span.get("normalized") is not None, span["end"] - span["start"])
+        length = span["end"] - span["start"]
         conf = span.get("confidence")
         if runs and span["start"] < runs[-1][0].end:
             run, best = runs[-1]

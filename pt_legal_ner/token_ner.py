@@ -21,7 +21,7 @@ from thinc.api import Config, Model, SequenceCategoricalCrossentropy
 from thinc.types import Floats2d
 
 from pt_legal_ner.extensions import SOURCE_MODEL, register_extensions
-from pt_legal_ner.iob import OUTSIDE, decode, tag_names
+from pt_legal_ner.iob import OUTSIDE, decode, split_tag, tag_names
 
 register_extensions()
 
@@ -186,7 +186,7 @@ class TaggingNER(TrainablePipe):
             raise ValueError(f"{self.name}: label_weights names unknown labels {sorted(unknown)} (labels: {known})")
         if all(w == 1.0 for w in self.label_weights.values()):
             return None
-        return np.array([self.label_weights.get(tag.partition("-")[2], 1.0) for tag in tags], dtype="f")
+        return np.array([self.label_weights.get(split_tag(tag)[1], 1.0) for tag in tags], dtype="f")
 
     def get_loss(self, examples: Iterable[Example], scores: list[Floats2d]) -> tuple[float, list[Floats2d]]:
         validate_examples(examples, "TaggingNER.get_loss")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from pt_legal_ner.labels import LENER_LABELS
 from tests.conftest import ROOT, free_port
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
-LENER = {"ORGANIZACAO", "PESSOA", "TEMPO", "LOCAL", "LEGISLACAO", "JURISPRUDENCIA"}
 
 LOAD_SCRIPT = """
 import json, sys, warnings
@@ -186,7 +186,7 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_pyth
     assert info["int8_sessions"] == 1 and info["fast_tokens"] == 11
     for _start, _end, label, source, confidence in info["ents"]:
         # the example's case number is an identifier of legal_ids, the rest the trained model's
-        assert (source, label in LENER) in {("model", True), ("rule", False)} and 0.0 <= confidence <= 1.0
+        assert (source, label in LENER_LABELS) in {("model", True), ("rule", False)} and 0.0 <= confidence <= 1.0
     # without a server the LLM component changes nothing, and says what failed
     assert info["same_as_trained_only"]
     stats = info["llm_stats"]
