@@ -4,6 +4,8 @@ python -m pt_legal_ner annotate INPUT... -o OUT.jsonl [--html DIR]
 python -m pt_legal_ner annotate INPUT... -o OUT_DIR --ray ADDRESS [--workers N] [--threads-per-worker T]
 python -m pt_legal_ner pseudonymize INPUT... -o OUT.jsonl|OUT_DIR [--labels ...] [--style ...]
     [--mapping MAP.jsonl] [--html DIR]
+python -m pt_legal_ner export --format labelstudio|doccano|prodigy OUT IN.jsonl...
+python -m pt_legal_ner import --format labelstudio|doccano|prodigy CORRECTED... OUT.spacy
 python -m pt_legal_ner card
 """
 
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
 from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate, entity_dicts
+from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.inputs import DEFAULT_PART_SIZE, JSONL_SUFFIXES, open_documents
 from pt_legal_ner.labels import LENER_LABELS
 
@@ -222,6 +225,104 @@ class WordsBar(tqdm):
         self.set_postfix_str(f"{self.words / elapsed:,.0f} words/s", refresh=False)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pt_legal_ner.review import export_tasks, read_records
+    from pt_legal_ner.review_formats import FormatError, LabelStudio
+
+    try:
+        summary = export_tasks(read_records(args.input), args.output, args.format, args.labels, spacy.blank("pt"))
+    except (OSError, FormatError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    note = ""
+    if args.format == LabelStudio.name:
+        config = args.output.with_name(args.output.stem + ".label_config.xml")
+        write_text_atomic(config, LabelStudio.config(args.labels))
+        note = f"; the project's labeling config: {config}"
+    print(
+        f"{args.output}: {summary.tasks} tasks, least confident first ({summary.spans} spans;"
+        f" {summary.errors} records with an error left out){note}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pt_legal_ner.review import import_corrections
+    from pt_legal_ner.review_formats import FormatError
+
+    if args.output.suffix != ".spacy":
+        print(f"error: OUT must be a .spacy file, got {args.output}", file=sys.stderr)
+        return 2
+    try:
+        summary = import_corrections(
+            args.corrected,
+            args.output,
+            args.format,
+            args.labels,
+            spacy.blank("pt"),
+            include_unreviewed=args.include_unreviewed,
+            alignment=args.alignment,
+        )
+    except (OSError, UnicodeDecodeError, FormatError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.output}: {summary.docs} documents, {summary.spans} entities; left out: {summary.unreviewed}"
+        f" not reviewed{' (--include-unreviewed takes them)' if summary.unreviewed else ''},"
+        f" {summary.rejected} rejected or skipped",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def lener_label_list(value: str) -> list[str]:
+    labels = [v.strip() for v in value.split(",") if v.strip()]
+    if not labels or len(set(labels)) != len(labels):
+        raise argparse.ArgumentTypeError(f"give distinct comma-separated labels, got {value!r}")
+    return labels
+
+
+def add_review(sub) -> None:
+    from pt_legal_ner.review import ALIGNMENTS
+    from pt_legal_ner.review_formats import FORMATS
+
+    labels_help = f"comma-separated labels (default the trained ones: {','.join(LENER_LABELS)})"
+    exp = sub.add_parser(
+        "export",
+        help="annotate's JSONL to an annotation tool's tasks, least confident first",
+        description="IN: annotate's JSONL files (or a --ray output folder). OUT: Label Studio's JSON list (and"
+        " OUT's stem + .label_config.xml, the project's labeling config), doccano's or Prodigy's JSONL.",
+    )
+    exp.add_argument("--format", choices=sorted(FORMATS), required=True)
+    exp.add_argument("output", type=Path, metavar="OUT")
+    exp.add_argument("input", type=Path, nargs="+", metavar="IN")
+    exp.add_argument("--labels", type=lener_label_list, default=list(LENER_LABELS), help=labels_help)
+    exp.set_defaults(func=cmd_export)
+    imp = sub.add_parser(
+        "import",
+        help="an annotation tool's export of reviewed tasks to a spaCy training corpus (.spacy)",
+        description="CORRECTED: the tool's export (Label Studio JSON or JSON-MIN, doccano JSONL, Prodigy db-out"
+        " JSONL). Every span is checked first; any problem names its file, record and span, and nothing is written.",
+    )
+    imp.add_argument("--format", choices=sorted(FORMATS), required=True)
+    imp.add_argument("corrected", type=Path, nargs="+", metavar="CORRECTED")
+    imp.add_argument("output", type=Path, metavar="OUT.spacy")
+    imp.add_argument("--labels", type=lener_label_list, default=list(LENER_LABELS), help=labels_help)
+    imp.add_argument(
+        "--include-unreviewed",
+        action="store_true",
+        help="also take tasks nobody reviewed (they hold the model's own predictions)",
+    )
+    imp.add_argument(
+        "--alignment",
+        choices=ALIGNMENTS,
+        default="strict",
+        help="a span that cuts a token: an error (strict, default), or shrunk/grown to whole tokens",
+    )
+    imp.set_defaults(func=cmd_import)
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     folder = model_dir(args.model)
     card = folder / "README.md"
@@ -264,7 +365,8 @@ def nonzero_int(value: str) -> int:
 
 
 INPUT_HELP = (
-    "INPUT: text files, folders (every file under them, hidden ones left out; --glob narrows it),"
+    "INPUT: text, PDF (its text layer; record: pages = each page's start offset) and DOCX files,"
+    " folders (every file under them, hidden ones left out; --glob narrows it),"
     ' .jsonl/.ndjson files with a "text" field and .parquet files with a "text" column,'
     " URIs pyarrow reads (file://, s3://...), or - for stdin. Ids: a file's path"
     " (relative to its folder), <file>:<line> for JSONL, <file>:<row> for Parquet."
@@ -406,6 +508,7 @@ def parser() -> argparse.ArgumentParser:
     ray.add_argument("--compress", action="store_true", help="write gzip parts (part-NNNNN.jsonl.gz)")
     ann.set_defaults(func=cmd_annotate)
     add_pseudonymize(sub)
+    add_review(sub)
     card = sub.add_parser("card", help="print the model card (labels, test scores, training, limits)")
     card.add_argument("--model", default=MODEL)
     card.set_defaults(func=cmd_card)

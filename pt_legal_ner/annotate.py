@@ -165,7 +165,7 @@ class Slot:
 def make_record(slot: Slot) -> dict[str, Any]:
     doc = slot.document
     ok = doc.error is None
-    return {
+    record = {
         "id": doc.id,
         "fields": doc.fields,
         "encoding": doc.encoding,
@@ -174,6 +174,11 @@ def make_record(slot: Slot) -> dict[str, Any]:
         "entities": slot.entities if ok else None,
         "error": doc.error,
     }
+    if ok and doc.pages is not None:
+        record["pages"] = doc.pages
+    if ok and doc.warning is not None:
+        record["warning"] = doc.warning
+    return record
 
 
 def annotate(

@@ -1,4 +1,4 @@
-"""Documents to annotate: decoding text files, parsing JSONL lines, stdin.
+"""Documents to annotate: decoding text files, PDF and DOCX, parsing JSONL lines, stdin.
 
 A document that cannot be read carries its error instead of text, so it gets an output line
 rather than silence. Which files are read, and the ids, are pt_legal_ner/inputs.py's.
@@ -12,6 +12,16 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from pt_legal_ner.extract import (
+    OLE_MAGIC,
+    PDF_MAGIC,
+    ZIP_MAGIC,
+    ExtractionError,
+    extract_docx,
+    extract_pdf,
+    looks_like_docx,
+)
 
 # magic numbers of the binary formats court systems hand out instead of text
 BINARY_SIGNATURES = {
@@ -41,6 +51,34 @@ class Document:
     fields: dict[str, Any] = field(default_factory=dict)
     encoding: str | None = None
     error: str | None = None
+    # PDF: each page's start offset in ``text``
+    pages: list[int] | None = None
+    # said in the output record: what of the file did not make it into ``text``
+    warning: str | None = None
+
+
+def document_from_bytes(doc_id: str | int, data: bytes, origin: str) -> Document:
+    """A file's document: PDF and DOCX by their content (whatever the name), else decoded text.
+
+    A file that cannot be read gives a Document with an error naming ``origin``.
+    """
+    try:
+        if PDF_MAGIC in data[:1024]:
+            got, encoding = extract_pdf(data), "pdf"
+        elif looks_like_docx(data) or (origin.lower().endswith(".docx") and data.startswith((ZIP_MAGIC, OLE_MAGIC))):
+            got, encoding = extract_docx(data), "docx"
+        else:
+            text, encoding = decode_text(data)
+            return Document(doc_id, text=text, encoding=encoding)
+    except (DocumentError, ExtractionError) as err:
+        return Document(doc_id, error=f"{origin}: {err}")
+    warnings = []
+    if got.pages_without_text:
+        listed = ", ".join(map(str, got.pages_without_text))
+        warnings.append(f"page(s) {listed} are images without a text layer (not annotated); OCR them to include them")
+    if got.removed_lines:
+        warnings.append(f"{got.removed_lines} running header/footer line(s) left out")
+    return Document(doc_id, text=got.text, encoding=encoding, pages=got.pages, warning="; ".join(warnings) or None)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -114,9 +152,4 @@ def read_stdin() -> Iterator[Document]:
     if looks_jsonl:
         yield from read_jsonl(iter(lines), "stdin")
         return
-    try:
-        text, encoding = decode_text(data)
-    except DocumentError as err:
-        yield Document("-", error=f"stdin: {err}")
-        return
-    yield Document("-", text=text, encoding=encoding)
+    yield document_from_bytes("-", data, "stdin")

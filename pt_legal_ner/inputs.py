@@ -8,7 +8,8 @@ A part is a run of at most ``part_size`` documents, described by slices of the i
 Ids, the resume key: a text file given as INPUT is named by its path as given; a file found
 in a folder by its path relative to the folder; a JSONL line by ``<file>:<line number>`` and
 a Parquet row by ``<file>:<row number>`` (1-based), so ids stay unique across input files.
-Formats follow the extension: .jsonl/.ndjson, .parquet, anything else is a text file.
+Formats follow the extension: .jsonl/.ndjson, .parquet, anything else is one document: PDF or
+DOCX by its content, else text (pt_legal_ner/documents.py).
 URIs (``file://``, ``s3://``, ...) are read through pyarrow's filesystems.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from pt_legal_ner.documents import Document, DocumentError, decode_text, read_jsonl, read_stdin
+from pt_legal_ner.documents import Document, document_from_bytes, read_jsonl, read_stdin
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -244,10 +245,9 @@ def _read_text(entry: Entry) -> Document:
     try:
         with open_binary(entry.location) as f:
             data = f.read()
-        text, encoding = decode_text(data)
-    except (OSError, DocumentError, ValueError) as err:
+    except (OSError, ValueError) as err:
         return Document(entry.name, error=f"{entry.location}: {err}")
-    return Document(entry.name, text=text, encoding=encoding)
+    return document_from_bytes(entry.name, data, entry.location)
 
 
 def _read_jsonl_slice(entry: Entry, piece: Slice) -> Iterator[Document]:

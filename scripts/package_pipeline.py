@@ -20,7 +20,8 @@ from scripts.model_card import PLOT_NAME, card_fields, card_notes
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "pt_legal_ner"
 # The runtime code's own imports (spaCy cannot see them in the config). torch is not capped: a
 # user's CUDA build must satisfy it (install the CPU build first where that is wanted: README).
-EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4", "torch>=2.1", "onnxruntime>=1.17"]
+# pypdfium2 and python-docx read PDF and DOCX inputs (pt_legal_ner/extract.py).
+EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4", "torch>=2.1", "onnxruntime>=1.17", "pypdfium2>=5.0", "python-docx>=1.2"]
 PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
 
 

@@ -134,7 +134,7 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         for line in metadata.splitlines()
         if line.startswith("Requires-Dist:")
     }
-    assert {"spacy", "spacy-transformers", "spacy-llm", "torch", "onnxruntime"} <= requires
+    assert {"spacy", "spacy-transformers", "spacy-llm", "torch", "onnxruntime", "pypdfium2", "python-docx"} <= requires
     assert "Requires-Dist: torch>=2.1\n" in metadata  # no cap: a user's CUDA build satisfies it
     cpu = json.loads((project / "metrics/cpu_inference.json").read_text())
     assert cpu["default"] == "int8" and set(cpu["test"]) == set(cpu["dev"]) == {"int8", "fp32"}
@@ -293,3 +293,68 @@ def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_p
     before = out.read_bytes()
     again = run(to_jsonl, cwd=tmp_path, env=env)
     assert "0 documents written" in again.stderr and "3 already there" in again.stderr and out.read_bytes() == before
+
+
+def pdf_lines(text: str, width: int = 80) -> list[str]:
+    """The text as a PDF lays it out: non-blank lines of at most `width` characters."""
+    import textwrap
+
+    lines = []
+    for paragraph in text.split("\n"):
+        lines.extend(textwrap.wrap(paragraph, width, break_on_hyphens=False, break_long_words=False))
+    return lines
+
+
+def test_installed_annotate_reads_pdf_and_docx_and_the_review_loop_round_trips(wheel_python, tmp_path):
+    from spacy.tokens import DocBin
+
+    from tests.office_files import docx_bytes, pdf_bytes
+
+    python, env = wheel_python, user_env(tmp_path)
+    text = EXAMPLE.read_text(encoding="utf-8").strip()
+    lines = pdf_lines(text)
+    pages = [lines[i : i + 12] for i in range(0, len(lines), 12)]
+    assert len(pages) >= 2
+    pdf_text = "\n".join(lines)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "decisao.pdf").write_bytes(pdf_bytes(pages))  # a running header and numbered footer
+    (folder / "decisao_pdf.txt").write_text(pdf_text, encoding="utf-8")
+    (folder / "decisao.docx").write_bytes(docx_bytes(text.split("\n")))
+    (folder / "decisao_docx.txt").write_text(text, encoding="utf-8")
+    (folder / "digitalizada.pdf").write_bytes(pdf_bytes(pages[:1], image_pages=(1,)))
+    (folder / "protegida.pdf").write_bytes(pdf_bytes(pages[:1], password="segredo"))
+    (folder / "cortada.pdf").write_bytes(pdf_bytes(pages)[:-400])
+    out = tmp_path / "out.jsonl"
+    run([str(python), "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out)], cwd=tmp_path, env=env)
+    records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert "no text layer" in records["digitalizada.pdf"]["error"]
+    assert "encrypted PDF" in records["protegida.pdf"]["error"]
+    assert "truncated PDF" in records["cortada.pdf"]["error"]
+
+    def spans(record):
+        return [(e["start"], e["end"], e["label"]) for e in record["entities"]]
+
+    pdf, docx = records["decisao.pdf"], records["decisao.docx"]
+    # the extracted text is the known text, so the entities are those of the same text as a .txt
+    assert pdf["text"] == pdf_text and docx["text"] == text
+    assert spans(pdf) == spans(records["decisao_pdf.txt"]) and spans(pdf)
+    assert spans(docx) == spans(records["decisao_docx.txt"]) and spans(docx)
+    for record in (pdf, docx):
+        assert all(record["text"][e["start"] : e["end"]] == e["text"] for e in record["entities"])
+    assert [pdf["text"][start:].split("\n")[0] for start in pdf["pages"]] == [page[0] for page in pages]
+    assert "pages" not in docx and f"{2 * len(pages)} running header/footer" in pdf["warning"]
+    # the review loop through the installed commands: export, import unchanged, same trained-label spans
+    trained = {r["text"]: [s for s in spans(r) if s[2] in LENER_LABELS] for r in records.values() if r["text"]}
+    for fmt in ("labelstudio", "doccano", "prodigy"):
+        tasks, corpus = tmp_path / f"{fmt}.json", tmp_path / f"{fmt}.spacy"
+        cli = [str(python), "-m", "pt_legal_ner"]
+        run([*cli, "export", "--format", fmt, str(tasks), str(out)], cwd=tmp_path, env=env)
+        run([*cli, "import", "--format", fmt, "--include-unreviewed", str(tasks), str(corpus)], cwd=tmp_path, env=env)
+        import spacy
+
+        back = {
+            doc.text: [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for doc in DocBin().from_disk(corpus).get_docs(spacy.blank("pt").vocab)
+        }
+        assert back == trained, fmt
