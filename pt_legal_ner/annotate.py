@@ -25,7 +25,8 @@ from spacy.util import minibatch
 
 from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.documents import Document
-from pt_legal_ner.extensions import register_extensions
+from pt_legal_ner.extensions import SOURCE_RULE, register_extensions
+from pt_legal_ner.id_patterns import LABELS as ID_LABELS
 from pt_legal_ner.render import html_name, render_page
 
 logger = logging.getLogger("pt_legal_ner")
@@ -69,8 +70,10 @@ def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
         "source": span._.source,
         "confidence": None if span._.confidence is None else round(float(span._.confidence), 4),
     }
-    if span._.normalized is not None:  # an identifier of legal_ids
-        record["normalized"], record["valid"] = span._.normalized, span._.valid
+    if span.label_ in ID_LABELS:
+        # an identifier of legal_ids; an entity over the same characters shares its extension
+        # values (spaCy keys them by offsets), so the label decides, not the values
+        record.update(source=SOURCE_RULE, confidence=1.0, normalized=span._.normalized, valid=span._.valid)
     return record
 
 

@@ -70,12 +70,16 @@ class LegalIds:
 
     def __call__(self, doc: Doc) -> Doc:
         ids = []
+        # spaCy keys span extensions by character offsets alone: writing an identifier's source
+        # and confidence would overwrite those of an entity over exactly the same characters
+        entity_offsets = {(e.start_char, e.end_char) for e in doc.ents}
         for found in find_ids(doc.text, self.labels):
             # "expand": a value glued to a word ("CPF:123...") still covers all of itself
             span = doc.char_span(found.start, found.end, label=found.label, alignment_mode="expand")
             if span is None:
                 continue
-            span._.source, span._.confidence = SOURCE_RULE, 1.0
+            if (span.start_char, span.end_char) not in entity_offsets:
+                span._.source, span._.confidence = SOURCE_RULE, 1.0
             span._.normalized, span._.valid = found.normalized, found.valid
             ids.append(span)
         doc.spans[self.spans_key] = ids

@@ -45,16 +45,7 @@ def masked_spans(spans_key: str = SPANS_KEY) -> Callable[[Doc, int], list[dict[s
     """A piece's entities plus every identifier of ``legal_ids``, also those inside an entity."""
 
     def spans_of(doc: Doc, offset: int) -> list[dict[str, Any]]:
-        ids = [span_dict(s, offset) for s in doc.spans.get(spans_key, [])]
-        found = {(i["start"], i["end"], i["label"]) for i in ids}
-        ents = entity_dicts(doc, offset)
-        for ent in ents:
-            # spaCy keys span extensions by offsets: an entity over exactly an identifier's
-            # characters reads its values; only the identifier itself is one
-            if (ent["start"], ent["end"], ent["label"]) not in found:
-                ent.pop("normalized", None)
-                ent.pop("valid", None)
-        return ents + ids
+        return entity_dicts(doc, offset) + [span_dict(s, offset) for s in doc.spans.get(spans_key, [])]
 
     return spans_of
 

@@ -92,6 +92,35 @@ def test_identifiers_fill_the_gaps_and_keep_every_trained_entity():
     ]
 
 
+def test_an_entity_over_exactly_an_identifier_keeps_its_own_source_and_confidence():
+    from pt_legal_ner.annotate import span_dict
+
+    nlp = spacy.blank("pt")
+    nlp.add_pipe("legal_ids")
+    doc = nlp.make_doc(TEXT)
+    start = TEXT.index("0058967")
+    citation = doc.char_span(start, start + len("0058967-77.2016.8.19.0000"), label="JURISPRUDENCIA")
+    citation._.source, citation._.confidence = "model", 0.71
+    doc.ents = [citation]
+    doc = nlp.get_pipe("legal_ids")(doc)
+    (entity,) = [e for e in doc.ents if e.label_ == "JURISPRUDENCIA"]
+    assert span_dict(entity) == {
+        "start": start,
+        "end": start + 25,
+        "label": "JURISPRUDENCIA",
+        "text": "0058967-77.2016.8.19.0000",
+        "source": "model",
+        "confidence": 0.71,
+    }
+    cnj = span_dict(next(s for s in doc.spans["legal_ids"] if s.label_ == "CNJ"))
+    assert (cnj["source"], cnj["confidence"], cnj["normalized"], cnj["valid"]) == (
+        "rule",
+        1.0,
+        "00589677720168190000",
+        True,
+    )
+
+
 def test_identifiers_first_drop_only_the_entities_they_overlap():
     doc = with_ents(spacy.blank("pt"), "pt_legal_ner.ids_first.v1")
     assert [e.label_ for e in doc.ents] == ["PESSOA", "CPF", "CNJ"]
