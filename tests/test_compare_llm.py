@@ -38,7 +38,13 @@ def project(tmp_path_factory):
 
 
 def compare(project, *options):
-    command = [sys.executable, "-m", "scripts.compare_llm", str(project / "pipeline"), str(project / "test.spacy")]
+    command = [
+        sys.executable,
+        "-m",
+        "scripts.evaluation.compare_llm",
+        str(project / "pipeline"),
+        str(project / "test.spacy"),
+    ]
     command += [str(project / "out.json"), str(project / "out.md"), *options]
     out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -86,8 +86,8 @@ def test_learning_rate_decays_over_the_whole_training(splits, lener_dir, tmp_pat
     """The schedule's total_steps matches max_epochs of the config's batches (±5%, shuffling):
     ending early leaves the last steps at rate 0, ending late never finishes the decay.
     The final model (train + dev) sets total_steps through the project variable."""
-    from scripts.convert_conll import convert
-    from scripts.merge_corpora import merge
+    from scripts.data.convert_conll import convert
+    from scripts.data.merge_corpora import merge
 
     project = read_project()
     config = util.load_config(CONFIG, interpolate=True)

@@ -4,7 +4,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from scripts.convert_conll import ConllError, convert
+from scripts.data.convert_conll import ConllError, convert
 
 
 def conll_counts(path: Path) -> tuple[int, int, int]:

@@ -1,7 +1,7 @@
 """The generated identifier set: every planted identifier found, and its figures from the finder itself."""
 
 from pt_legal_ner.id_patterns import LABELS
-from scripts.evaluate_ids import generated_set, markdown, score
+from scripts.evaluation.evaluate_ids import generated_set, markdown, score
 
 
 def test_every_planted_identifier_is_found_exactly():

@@ -117,3 +117,14 @@ def test_annotate_records_carry_the_extracted_text_its_pages_and_what_was_left_o
     assert text[entity["start"] : entity["end"]] == "JOÃO DA SILVA" and entity["start"] == text.index("JOÃO")
     assert record["pages"] == [0, len(BODY[0]) + 1, len(BODY[0]) + len(BODY[1]) + 2]
     assert "page(s) 3 are images" in record["warning"] and "4 running header/footer" in record["warning"]
+
+
+def test_a_pdf_on_stdin_is_read_as_a_pdf(monkeypatch):
+    import io
+    import sys
+
+    from pt_legal_ner.documents import read_stdin
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pdf_bytes(PAGES))))
+    (document,) = read_stdin()
+    assert document.id == "-" and document.text == "\n".join(BODY) and document.pages is not None

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from scripts.fetch_assets import AssetError, fetch
+from scripts.data.fetch_assets import AssetError, fetch
 
 
 def test_copies_from_local_dir_and_verifies_checksum(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin, Span
 
-from scripts.merge_corpora import merge
+from scripts.data.merge_corpora import merge
 
 
 def write_docs(path, texts, label="PESSOA"):

@@ -6,15 +6,15 @@ import pytest
 import typer
 
 from pt_legal_ner.labels import LENER_LABELS
-from scripts.metrics_report import score_table
-from scripts.model_card import PLOT_NAME, card_fields, card_notes, llm_limit
-from scripts.plot_training import plot, read_log
+from scripts.evaluation.metrics_report import score_table
+from scripts.evaluation.plot_training import plot, read_log
+from scripts.packaging.model_card import PLOT_NAME, card_fields, card_notes, llm_limit
 from tests.conftest import ROOT
 
 RUN = {
     "hardware": "CPU Test, 2 cores",
     "wall_time_s": 5775.7,
-    "command": "python -m scripts.train x",
+    "command": "python -m scripts.training.train x",
     "git_commit": "abc",
 }
 OLLAMA = {"@llm_models": "pt_legal_ner.Ollama.v1", "name": "llama3", "base_url": None}

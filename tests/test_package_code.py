@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from scripts.package_pipeline import NOT_IMPORTED, runtime_modules
+from scripts.packaging.package_pipeline import NOT_IMPORTED, runtime_modules
 from tests.conftest import ROOT
 
 # in a subprocess, as `spacy package` does it: the duplicate modules it creates re-register

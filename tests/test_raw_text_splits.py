@@ -1,7 +1,7 @@
 """Finding the split of each raw text: whitespace differences ignored, short sentences not used,
 a document holding any dev or test sentence held out of unlabeled text."""
 
-from scripts.raw_text_splits import find
+from scripts.data.raw_text_splits import find
 
 
 def conll(sentences: list[str]) -> str:

@@ -187,7 +187,7 @@ def test_corrections_from_each_tool_land_in_a_corpus_spacy_train_accepts(tmp_pat
         corpora.append(corpus)
     merged = tmp_path / "corrections.spacy"
     subprocess.run(
-        [sys.executable, "-m", "scripts.merge_corpora", *map(str, corpora), "--output", str(merged)],
+        [sys.executable, "-m", "scripts.data.merge_corpora", *map(str, corpora), "--output", str(merged)],
         check=True,
         capture_output=True,
     )

@@ -27,7 +27,7 @@ def tiny_run(tmp_path_factory, encoder_dir, lener_dir) -> dict:
     from spacy.tokens import DocBin
     from transformers import BertConfig, BertModel
 
-    from scripts.convert_conll import convert
+    from scripts.data.convert_conll import convert
 
     root = tmp_path_factory.mktemp("resume")
     encoder = root / "tiny"
@@ -46,7 +46,7 @@ def tiny_run(tmp_path_factory, encoder_dir, lener_dir) -> dict:
 
 def command(run: dict, output: Path, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "scripts.train", "configs/legal_ner_trf.cfg", str(output),
+        sys.executable, "-m", "scripts.training.train", "configs/legal_ner_trf.cfg", str(output),
         "--encoder", str(run["encoder"]), "--max-steps", str(MAX_STEPS), "--checkpoint-every", str(EVERY),
         "--paths.train", str(run["train"]), "--paths.dev", str(run["dev"]),
         "--training.eval_frequency", "5",
@@ -148,7 +148,7 @@ def test_a_checkpoint_maps_optimizer_state_to_the_new_process_node_ids(tiny_run,
     import spacy
     from thinc.api import Adam
 
-    from scripts import checkpoint
+    from scripts.training import checkpoint
 
     nlp = spacy.blank("pt")
     nlp.add_pipe("tagger").add_label("X")

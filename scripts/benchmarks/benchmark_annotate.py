@@ -15,9 +15,9 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.train import git_commit, hardware
+from scripts.provenance import git_commit, hardware
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGE_CHARS = 3_000  # a page of a Brazilian judgment, roughly
 
 
@@ -77,7 +77,7 @@ def main(
     extra = ["--exclude", "llm_fallback"]
     model = str(Path(model).resolve()) if is_pipeline_folder(model) else model
     lines = [
-        f"command: python -m scripts.benchmark_annotate {' '.join(sys.argv[1:])}",
+        f"command: python -m scripts.benchmarks.benchmark_annotate {' '.join(sys.argv[1:])}",
         f"hardware: {hardware(-1)}; commit: {git_commit()}; model: {model}",
     ]
     with tempfile.TemporaryDirectory() as tmp_name:

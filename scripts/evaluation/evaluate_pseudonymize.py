@@ -22,7 +22,7 @@ from spacy.tokens import Doc, DocBin
 from pt_legal_ner.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
 from pt_legal_ner.pseudonyms import PERSON, pseudonymize
 from pt_legal_ner.token_ner import TaggingNER
-from scripts.train import git_commit, hardware
+from scripts.provenance import git_commit, hardware
 
 
 def token_mask(doc: Doc, ranges: list[tuple[int, int]]) -> list[bool]:
@@ -112,7 +112,7 @@ def main(
     model: Path = typer.Argument(..., exists=True, file_okay=False, help="pipeline folder"),
     corpora: list[Path] = typer.Argument(..., exists=True, help="split=path pairs are named by file stem"),
     output: Path = typer.Option(..., help="JSON results; a .md table is written beside it"),
-    weights: str = typer.Option("1,2,4,8", help="PESSOA weights to measure, comma-separated"),
+    weights: str = typer.Option("1,4,16,64", help="PESSOA weights to measure, comma-separated (64: the default)"),
     limit: int = typer.Option(0, help="first N docs of each corpus (0 = all)"),
     model_note: str = typer.Option("", help="what the pipeline is, for the report (e.g. its training step)"),
 ) -> None:
@@ -124,7 +124,7 @@ def main(
         golds = golds[:limit] if limit else golds
         typer.echo(f"{path.stem}: {len(golds)} docs", err=True)
         results["splits"][path.stem] = {"docs": len(golds), **evaluate(nlp, golds, settings)}
-    command = " ".join(["python", "-m", "scripts.evaluate_pseudonymize", *sys.argv[1:]])
+    command = " ".join(["python", "-m", "scripts.evaluation.evaluate_pseudonymize", *sys.argv[1:]])
     results["command"], results["commit"], results["hardware"] = command, git_commit(), hardware(-1)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -24,7 +24,7 @@ import typer
 
 from pt_legal_ner.br_ids import cnj_check_digits, cnpj_valid, cpf_valid
 from pt_legal_ner.id_patterns import LABELS, UF, find_ids
-from scripts.train import git_commit
+from scripts.provenance import git_commit
 
 TEMPLATES = [
     "O requerente {name}, {value}, residente em Brasília, ajuizou a ação em 12/03/2018 com base na Lei 8.078/90.",
@@ -208,7 +208,7 @@ def main(
 ) -> None:
     items = generated_set(rounds, seed, random_numbers)
     results = {
-        "command": " ".join(["python", "-m", "scripts.evaluate_ids", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "scripts.evaluation.evaluate_ids", *sys.argv[1:]]),
         "commit": git_commit(),
         "generated": {
             "sentences": len(items),

@@ -23,9 +23,9 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.train import git_commit, hardware
+from scripts.provenance import git_commit, hardware
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 SINGLE = """
 import json, sys, time
@@ -118,7 +118,8 @@ def main(
     two = results["Ray, 2 actor(s) x 1 thread, 2 node(s)"]["words_per_s"]
     words = results["single machine, 1 thread"]["words"]
     lines = [
-        f"# python -m scripts.benchmark_ray {raw_dir.name} --model {model} --docs {docs} --repeats {repeats}",
+        f"# python -m scripts.benchmarks.benchmark_ray {raw_dir.name} --model {model}"
+        f" --docs {docs} --repeats {repeats}",
         f"# commit {git_commit()}, {hardware(-1)}, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}",
         f"# {len(files)} raw LeNER-Br texts, {words:,} words; medians of {repeats}; excluded: {', '.join(exclude)}",
         "",

@@ -4,7 +4,7 @@ Each variant is a JSON object: ``outside_weight`` (multiplies the O tag's probab
 Viterbi; >1 favours precision), ``min_confidence`` (drops entities below it) and
 ``legal_rules`` (that component's config; null = no rules). Used for metrics/experiments.md:
 
-    python -m scripts.score_decoding training/legal_ner_trf/model-best corpus/dev.spacy \\
+    python -m scripts.evaluation.score_decoding training/legal_ner_trf/model-best corpus/dev.spacy \\
         '{"legal_rules": null}' '{}' '{"outside_weight": 5}' '{"min_confidence": 0.3}'
 """
 

@@ -1,6 +1,6 @@
 """A training checkpoint: weights, optimizer state, data position, RNG and loop state.
 
-Written every N steps by scripts/train_loop.py so that the same command, run again after an
+Written every N steps by scripts/training/train_loop.py so that the same command, run again after an
 interruption, goes on from the last one and ends exactly where an uninterrupted run ends.
 
 thinc's optimizer keys its state by ``(node id, parameter name)``, and node ids are process

@@ -23,7 +23,7 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.convert_conll import read_conll
+from scripts.data.convert_conll import read_conll
 
 SPLITS = ("train", "dev", "test")
 KEY = 24  # characters of a sentence's start used to find candidate documents

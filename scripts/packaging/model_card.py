@@ -9,9 +9,9 @@ from typing import Any
 
 import jinja2
 
-from scripts.metrics_report import score_table
+from scripts.evaluation.metrics_report import score_table
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TEMPLATE = CONFIGS / "model_card.md.jinja"
 LABEL_DEFINITIONS = CONFIGS / "llm" / "labels_pt.json"
 # the plot's file name inside the packaged pipeline folder, beside README.md

@@ -2,7 +2,7 @@
 
 The loop is spaCy 3.8's ``spacy.training.loop.train`` and ``train_while_improving``, step for
 step (same batches, dropout, evaluation, best-model and model-last saves, console logger);
-what it adds is a checkpoint every ``checkpoint_every`` steps and on SIGTERM (scripts/checkpoint.py)
+what it adds is a checkpoint every ``checkpoint_every`` steps and on SIGTERM (scripts/training/checkpoint.py)
 and a start from the latest one. The batches are spaCy's ``create_train_batches`` with the
 epoch's shuffled order and the batch index kept, so a resumed run sees the same data in the
 same order. On CPU the result is bit for bit that of an uninterrupted run
@@ -34,7 +34,7 @@ from spacy.training.loop import (
 from spacy.util import registry, resolve_dot_names
 from thinc.api import constant, fix_random_seed, set_gpu_allocator
 
-from scripts import checkpoint
+from scripts.training import checkpoint
 
 EARLIER_LOG_SUFFIX = ".earlier"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import typer
 from spacy.cli.package import package
 
-from scripts.model_card import PLOT_NAME, card_fields, card_notes
+from scripts.packaging.model_card import PLOT_NAME, card_fields, card_notes
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "pt_legal_ner"
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "pt_legal_ner"
 # The runtime code's own imports (spaCy cannot see them in the config). torch is not capped: a
 # user's CUDA build must satisfy it (install the CPU build first where that is wanted: README).
 # pypdfium2 and python-docx read PDF and DOCX inputs (pt_legal_ner/extract.py).

@@ -15,7 +15,7 @@ import typer
 from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.iob import iob_to_spans
 from pt_legal_ner.labels import LENER_LABELS
-from scripts.convert_conll import read_conll
+from scripts.data.convert_conll import read_conll
 
 
 def draw_examples(conll: Path, max_examples: int = 6, max_tokens: int = 40) -> list[dict]:

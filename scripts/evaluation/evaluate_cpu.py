@@ -14,8 +14,8 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.metrics_report import pct
-from scripts.train import git_commit, hardware
+from scripts.evaluation.metrics_report import pct
+from scripts.provenance import git_commit, hardware
 
 # the config override of each path; int8 is the packaged default
 PATHS = {"int8": {"precision": "int8", "needs": []}, "fp32": {"precision": "fp32"}}
@@ -94,7 +94,7 @@ def main(
             typer.echo(f"{path} {split}: ents_f {100 * results[split][path]['ents_f']:.2f}")
     results |= {
         "limit": limit,
-        "command": " ".join(["python", "-m", "scripts.evaluate_cpu", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "scripts.evaluation.evaluate_cpu", *sys.argv[1:]]),
         "commit": git_commit(),
         "hardware": hardware(-1),
         "wall_time_s": round(time.time() - start, 1),

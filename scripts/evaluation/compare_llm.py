@@ -24,7 +24,7 @@ from spacy.training import Example
 import pt_legal_ner  # noqa: F401
 from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.llm_chat import LLMError
-from scripts.train import git_commit, hardware
+from scripts.provenance import git_commit, hardware
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9, 0.99)
 MODELS = {"ollama": "pt_legal_ner.Ollama.v1", "openai": "pt_legal_ner.OpenAICompatible.v1"}
@@ -120,7 +120,7 @@ def main(
         "share_sent_to_llm": shares[task.threshold],
         "share_by_threshold": {str(k): v for k, v in shares.items()},
         "llm": {"model": model_config},
-        "command": " ".join(["python", "-m", "scripts.compare_llm", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "scripts.evaluation.compare_llm", *sys.argv[1:]]),
         "commit": git_commit(),
         "hardware": hardware(-1),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),

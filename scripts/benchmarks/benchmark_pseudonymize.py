@@ -16,8 +16,8 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.benchmark_annotate import is_pipeline_folder, run_annotate, words_in
-from scripts.train import git_commit, hardware
+from scripts.benchmarks.benchmark_annotate import is_pipeline_folder, run_annotate, words_in
+from scripts.provenance import git_commit, hardware
 
 
 def main(
@@ -46,7 +46,7 @@ def main(
                 run_annotate(python, model, docs, tmp / f"p{i}.jsonl", extra + private, command="pseudonymize")
             )
     lines = [
-        f"command: python -m scripts.benchmark_pseudonymize {' '.join(sys.argv[1:])}",
+        f"command: python -m scripts.benchmarks.benchmark_pseudonymize {' '.join(sys.argv[1:])}",
         f"hardware: {hardware(-1)}; commit: {git_commit()}; model: {model}",
         f"input: {n_docs} documents of {folder}, {words:,} words;"
         f" {repeats} cold runs of each, alternating; llm_fallback excluded",

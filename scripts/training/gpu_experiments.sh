@@ -13,13 +13,13 @@ fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi -L 2>/dev/null; nproc
 $PY -c "import spacy, thinc, torch, transformers; print('versions', spacy.__version__, thinc.__version__, torch.__version__, transformers.__version__, 'gpu', spacy.prefer_gpu())" || exit 3
-[ -d assets/encoders/e5-small-enpt ] || $PY -c "from pathlib import Path; from scripts.export_encoder import export; export(Path('.gpu/e5-small-enpt-q4.bin'), Path('assets/encoders/e5-small-enpt'))" || exit 4
-$PY -m scripts.convert_conll assets/lener-br/train.conll corpus/train10.spacy --n-sents 10 || exit 5
+[ -d assets/encoders/e5-small-enpt ] || $PY -c "from pathlib import Path; from scripts.training.export_encoder import export; export(Path('.gpu/e5-small-enpt-q4.bin'), Path('assets/encoders/e5-small-enpt'))" || exit 4
+$PY -m scripts.data.convert_conll assets/lener-br/train.conll corpus/train10.spacy --n-sents 10 || exit 5
 STEPS=${STEPS:-0}; LIMIT=${LIMIT:-470}; G=${GPU:-0}; DEV=${DEV:-corpus/dev.spacy}
 T="--training.optimizer.learn_rate.total_steps 2250"
 run() {
   local name=$1 cfg=$2; shift 2
-  ( timeout "$LIMIT" $PY -m scripts.train "configs/$cfg.cfg" "training/exp/$name" --encoder assets/encoders/e5-small-enpt \
+  ( timeout "$LIMIT" $PY -m scripts.training.train "configs/$cfg.cfg" "training/exp/$name" --encoder assets/encoders/e5-small-enpt \
       --max-steps "$STEPS" --gpu-id "$G" --paths.dev "$DEV" "$@" >"$OUTD/exp/$name.out" 2>&1; echo "rc=$?" >>"$OUTD/exp/$name.out" ) &
 }
 date +%s > "$OUTD/exp/t_start"

@@ -3,7 +3,7 @@
 Training writes to ``<output>.partial`` and renames it to ``<output>`` only on success,
 so an interrupted run never leaves a model folder that looks complete. A checkpoint in
 ``<output>.partial/checkpoint`` every ``--checkpoint-every`` steps (and on SIGTERM) lets the
-same command, run again, resume there (scripts/train_loop.py).
+same command, run again, resume there (scripts/training/train_loop.py).
 """
 
 from __future__ import annotations
@@ -19,30 +19,7 @@ from pathlib import Path
 
 import typer
 
-
-def hardware(gpu_id: int) -> str:
-    if gpu_id >= 0:
-        import torch
-
-        return f"GPU {torch.cuda.get_device_name(gpu_id)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU {cpu}, {os.cpu_count()} cores"
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
-        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
+from scripts.provenance import git_commit, hardware
 
 
 def fingerprint(config_path: Path, overrides: dict) -> str:
@@ -69,7 +46,7 @@ def main(
     from spacy.training.initialize import init_nlp
 
     import pt_legal_ner  # noqa: F401  (registers the components and the optimizer)
-    from scripts import checkpoint, train_loop
+    from scripts.training import checkpoint, train_loop
 
     partial = output_dir.with_name(output_dir.name + ".partial")
     log_path = partial / "train_log.jsonl"
@@ -115,7 +92,7 @@ def main(
     run = {
         "config": str(config_path),
         "overrides": overrides | {"paths.log": str(output_dir / "train_log.jsonl")},
-        "command": " ".join([Path(sys.executable).name, "-m", "scripts.train", *sys.argv[1:]]),
+        "command": " ".join([Path(sys.executable).name, "-m", "scripts.training.train", *sys.argv[1:]]),
         "wall_time_s": round(loop["seconds"], 1),
         "hardware": hardware(gpu_id),
         "git_commit": commit,

@@ -30,7 +30,7 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.train import git_commit, hardware
+from scripts.provenance import git_commit, hardware
 
 VARIANTS = {
     "default": {},

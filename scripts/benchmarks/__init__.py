@@ -1,0 +1,1 @@
+"""Speed and memory, side by side against a baseline in one run."""

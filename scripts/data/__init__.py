@@ -1,0 +1,1 @@
+"""Fetching LeNER-Br and turning it into spaCy corpora."""
