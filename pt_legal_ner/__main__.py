@@ -276,10 +276,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def lener_label_list(value: str) -> list[str]:
-    labels = [v.strip() for v in value.split(",") if v.strip()]
-    if not labels or len(set(labels)) != len(labels):
-        raise argparse.ArgumentTypeError(f"give distinct comma-separated labels, got {value!r}")
+def comma_labels(value: str) -> list[str]:
+    labels = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not labels:
+        raise argparse.ArgumentTypeError(f"give comma-separated labels, got {value!r}")
     return labels
 
 
@@ -297,7 +297,7 @@ def add_review(sub) -> None:
     exp.add_argument("--format", choices=sorted(FORMATS), required=True)
     exp.add_argument("output", type=Path, metavar="OUT")
     exp.add_argument("input", type=Path, nargs="+", metavar="IN")
-    exp.add_argument("--labels", type=lener_label_list, default=list(LENER_LABELS), help=labels_help)
+    exp.add_argument("--labels", type=comma_labels, default=list(LENER_LABELS), help=labels_help)
     exp.set_defaults(func=cmd_export)
     imp = sub.add_parser(
         "import",
@@ -308,7 +308,7 @@ def add_review(sub) -> None:
     imp.add_argument("--format", choices=sorted(FORMATS), required=True)
     imp.add_argument("corrected", type=Path, nargs="+", metavar="CORRECTED")
     imp.add_argument("output", type=Path, metavar="OUT.spacy")
-    imp.add_argument("--labels", type=lener_label_list, default=list(LENER_LABELS), help=labels_help)
+    imp.add_argument("--labels", type=comma_labels, default=list(LENER_LABELS), help=labels_help)
     imp.add_argument(
         "--include-unreviewed",
         action="store_true",
@@ -400,10 +400,10 @@ def add_reading_args(command: argparse.ArgumentParser) -> None:
 def label_list(value: str) -> list[str]:
     from pt_legal_ner.pseudonymize import DEFAULT_LABELS
 
-    labels = [v.strip() for v in value.split(",") if v.strip()]
+    labels = comma_labels(value)
     known = set(DEFAULT_LABELS) | set(LENER_LABELS)
     unknown = sorted(set(labels) - known)
-    if not labels or unknown:
+    if unknown:
         raise argparse.ArgumentTypeError(f"unknown labels {unknown}; known: {', '.join(sorted(known))}")
     return labels
 

@@ -127,7 +127,16 @@ class PartWriter:
         self.tmp.unlink(missing_ok=True)
 
 
+def part_files(folder: Path) -> list[Path]:
+    """The published parts of an output folder, in order (never the temporary files in .tmp/)."""
+    return sorted(folder.glob("part-*.jsonl*"))
+
+
+def open_jsonl(path: Path) -> IO[bytes]:
+    """A JSONL file or a gzip part, for reading lines."""
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+
+
 def read_part(path: Path) -> list[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with open_jsonl(path) as f:
         return [json.loads(line) for line in f]

@@ -8,7 +8,6 @@ file, record and span of each problem.
 
 # no `from __future__ import annotations` here: string annotations break dataclasses under
 # spacy.util.import_file, which `spacy package --code` runs on each module
-import gzip
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from pt_legal_ner.atomic import write_bytes_atomic
-from pt_legal_ner.review_formats import FORMATS, FormatError, Reviewed, read_items, task_score
+from pt_legal_ner.parts import open_jsonl, part_files
+from pt_legal_ner.review_formats import FORMATS, FormatError, Reviewed, read_items
 
 ALIGNMENTS = ("strict", "contract", "expand")
 # problems listed in one error before "... and N more"
@@ -29,10 +29,8 @@ MAX_LISTED = 20
 def read_records(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, record) of annotate's output: JSONL files, gzip parts, or folders of them (a Ray run)."""
     for path in paths:
-        files = sorted(p for p in path.rglob("*.jsonl*") if not p.name.startswith(".")) if path.is_dir() else [path]
-        for file in files:
-            opener = gzip.open if file.name.endswith(".gz") else open
-            with opener(file, "rb") as f:
+        for file in part_files(path) if path.is_dir() else [path]:
+            with open_jsonl(file) as f:
                 for number, line in enumerate(f, start=1):
                     if not line.strip():
                         continue
@@ -44,6 +42,12 @@ def read_records(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
                     if not isinstance(record, dict) or "id" not in record or "entities" not in record:
                         raise FormatError(f"{where}: not an annotate record (no id and entities)")
                     yield where, record
+
+
+def task_score(spans: list[dict[str, Any]]) -> float:
+    """A document's review priority: its least confident span (1.0 when none has a confidence)."""
+    scores = [s["confidence"] for s in spans if s.get("confidence") is not None]
+    return min(scores, default=1.0)
 
 
 @dataclass
@@ -69,7 +73,8 @@ def export_tasks(
             summary.errors += 1
             continue
         spans = [s for s in record["entities"] or [] if s["label"] in keep]
-        scored.append((task_score(spans), len(scored), tool.task(record, spans, nlp)))
+        score = task_score(spans)
+        scored.append((score, len(scored), tool.task(record, spans, score, nlp)))
         summary.spans += len(spans)
     tasks = [task for _, _, task in sorted(scored, key=lambda t: t[:2])]
     summary.tasks = len(tasks)
@@ -104,6 +109,7 @@ def import_corrections(
     ``alignment``), has a label outside ``labels``, or overlaps another, and writes nothing then.
     """
     tool = FORMATS[fmt]
+    known = set(labels)
     summary = ImportSummary()
     problems: list[str] = []
     docs: list[Doc] = []
@@ -122,7 +128,7 @@ def import_corrections(
                     " (Label Studio's export); import the task file `export` wrote, or review the task"
                 )
                 continue
-            doc = to_doc(got, where, nlp, set(labels), alignment, problems)
+            doc = to_doc(got, where, nlp, known, alignment, problems)
             if doc is not None:
                 docs.append(doc)
                 summary.spans += len(doc.ents)

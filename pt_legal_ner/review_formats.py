@@ -48,12 +48,6 @@ class FormatError(ValueError):
     """A record that is not what the tool writes; the message names it."""
 
 
-def task_score(spans: list[dict[str, Any]]) -> float:
-    """A document's review priority: its least confident span (1.0 when none has a confidence)."""
-    scores = [s["confidence"] for s in spans if s.get("confidence") is not None]
-    return min(scores, default=1.0)
-
-
 class LabelStudio:
     name = "labelstudio"
     # Label Studio imports a JSON list (JSONL only from cloud storage)
@@ -69,7 +63,7 @@ class LabelStudio:
         )
 
     @staticmethod
-    def task(record: dict[str, Any], spans: list[dict[str, Any]], nlp: Language) -> dict[str, Any]:
+    def task(record: dict[str, Any], spans: list[dict[str, Any]], score: float, nlp: Language) -> dict[str, Any]:
         data = {"text": record["text"], "doc_id": record["id"]}
         if record.get("pages") is not None:
             data["pages"] = record["pages"]
@@ -86,7 +80,7 @@ class LabelStudio:
         ]
         return {
             "data": data,
-            "predictions": [{"model_version": MODEL_VERSION, "score": task_score(spans), "result": result}],
+            "predictions": [{"model_version": MODEL_VERSION, "score": score, "result": result}],
         }
 
     @staticmethod
@@ -137,12 +131,12 @@ class Doccano:
     json_list = False
 
     @staticmethod
-    def task(record: dict[str, Any], spans: list[dict[str, Any]], nlp: Language) -> dict[str, Any]:
+    def task(record: dict[str, Any], spans: list[dict[str, Any]], score: float, nlp: Language) -> dict[str, Any]:
         return {
             "text": record["text"],
             "label": [[s["start"], s["end"], s["label"]] for s in spans],
             "doc_id": record["id"],
-            "score": task_score(spans),
+            "score": score,
             "confidences": [s.get("confidence") for s in spans],
         }
 
@@ -164,7 +158,7 @@ class Prodigy:
     json_list = False
 
     @staticmethod
-    def task(record: dict[str, Any], spans: list[dict[str, Any]], nlp: Language) -> dict[str, Any]:
+    def task(record: dict[str, Any], spans: list[dict[str, Any]], score: float, nlp: Language) -> dict[str, Any]:
         doc = nlp.make_doc(record["text"])
         out = []
         for s in spans:
@@ -176,7 +170,7 @@ class Prodigy:
         tokens = [
             {"text": t.text, "start": t.idx, "end": t.idx + len(t), "id": t.i, "ws": bool(t.whitespace_)} for t in doc
         ]
-        meta = {"doc_id": record["id"], "score": round(task_score(spans), 4)}
+        meta = {"doc_id": record["id"], "score": score}
         return {"text": record["text"], "tokens": tokens, "spans": out, "meta": meta}
 
     @staticmethod

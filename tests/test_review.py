@@ -266,3 +266,20 @@ def test_export_cli_writes_label_studio_tasks_and_their_labeling_config(tmp_path
     config = (tmp_path / "tasks.label_config.xml").read_text(encoding="utf-8")
     assert all(f'<Label value="{label}"/>' in config for label in LENER)
     assert main(["export", "--format", "labelstudio", str(out), str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_a_ray_output_folder_gives_its_published_parts_only(tmp_path):
+    import gzip
+
+    from pt_legal_ner.review import read_records
+
+    out = tmp_path / "out"
+    (out / ".tmp").mkdir(parents=True)
+    first, second, half = records()[0], records()[1], records()[2]
+    (out / "part-00000.jsonl").write_text(json.dumps(first) + "\n", encoding="utf-8")
+    with gzip.open(out / "part-00001.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(json.dumps(second) + "\n")
+    # a part still being written by a worker, and the plan: not records
+    (out / ".tmp" / "part-00002.jsonl.5f3a").write_text(json.dumps(half) + "\n", encoding="utf-8")
+    (out / "_plan.json").write_text("{}", encoding="utf-8")
+    assert [r["id"] for _, r in read_records([out])] == ["a.pdf", "b.txt"]
