@@ -3,6 +3,7 @@ or import (packages included) is in the step's deps, so changing it reruns the s
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import srsly
@@ -42,3 +43,11 @@ def test_every_step_lists_the_scripts_it_runs_in_its_deps():
         if absent:
             missing[command["name"]] = absent
     assert not missing
+
+
+def test_the_scripts_steps_depend_on_are_not_git_ignored():
+    """A clean clone must have them: an ignore pattern such as `training/` once hid scripts/training/."""
+    deps = {d for c in srsly.read_yaml(ROOT / "project.yml")["commands"] for d in c.get("deps", [])}
+    scripts = sorted(d for d in deps if d.startswith("scripts/"))
+    ignored = subprocess.run(["git", "check-ignore", *scripts], cwd=ROOT, capture_output=True, text=True).stdout
+    assert ignored.split() == []
