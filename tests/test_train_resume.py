@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,28 +19,15 @@ EVERY = 4
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, encoder_dir, lener_dir) -> dict:
-    """A 2-layer random encoder with e5's tokenizer, and a corpus of ~2 epochs in 16 steps."""
-    import spacy
-    import torch
+def tiny_run(tmp_path_factory, tiny_encoder, lener_train_docs) -> dict:
+    """The tiny encoder and a corpus of ~2 epochs in 16 steps."""
     from spacy.tokens import DocBin
-    from transformers import BertConfig, BertModel
-
-    from scripts.data.convert_conll import convert
 
     root = tmp_path_factory.mktemp("resume")
-    encoder = root / "tiny"
-    config = BertConfig.from_pretrained(encoder_dir)
-    config.update({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 128})
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(encoder)
-    for path in encoder_dir.glob("tokenizer*"):
-        shutil.copy(path, encoder / path.name)
-    convert(lener_dir / "train.conll", root / "all.spacy", 5)
-    docs = list(DocBin().from_disk(root / "all.spacy").get_docs(spacy.blank("pt").vocab))
+    docs = lener_train_docs
     DocBin(docs=docs[:15]).to_disk(root / "train.spacy")
     DocBin(docs=docs[15:25]).to_disk(root / "dev.spacy")
-    return {"root": root, "encoder": encoder, "train": root / "train.spacy", "dev": root / "dev.spacy"}
+    return {"root": root, "encoder": tiny_encoder, "train": root / "train.spacy", "dev": root / "dev.spacy"}
 
 
 def command(run: dict, output: Path, *extra: str) -> list[str]:
@@ -169,3 +155,20 @@ def test_a_checkpoint_maps_optimizer_state_to_the_new_process_node_ids(tiny_run,
     assert twin.id != node.id
     assert numpy.array_equal(fresh.mom1[(twin.id, "W")], optimizer.mom1[(node.id, "W")])
     assert fresh.nr_update[(twin.id, "W")] == 1
+
+
+def test_the_fingerprint_ignores_comments_and_layout_but_not_settings(tmp_path):
+    """Editing a comment must not orphan a 5-hour checkpoint; changing a value must."""
+    from scripts.training.train import fingerprint
+
+    source = (ROOT / "configs" / "legal_ner_trf.cfg").read_text(encoding="utf-8")
+    original, commented = tmp_path / "a.cfg", tmp_path / "b.cfg"
+    original.write_text(source, encoding="utf-8")
+    commented.write_text("# a new comment\n" + source.replace("\n[", "\n\n# moved\n["), encoding="utf-8")
+    settings = {"paths.encoder": "enc", "system.seed": 0, "paths.log": "x/train_log.jsonl"}
+    base = fingerprint(original, settings)
+    assert fingerprint(commented, settings | {"paths.log": "elsewhere.jsonl"}) == base
+    assert fingerprint(original, settings | {"system.seed": 1}) != base
+    changed = tmp_path / "c.cfg"
+    changed.write_text(source.replace("dropout = 0.1", "dropout = 0.2", 1), encoding="utf-8")
+    assert "dropout = 0.1" in source and fingerprint(changed, settings) != base

@@ -7,15 +7,14 @@ arithmetic does not depend on the CPU (the graph's 7-bit weights never saturate)
 """
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import typer
 
 from pt_legal_ner.atomic import write_text_atomic
-from scripts.evaluation.metrics_report import pct
-from scripts.provenance import git_commit, hardware
+from scripts.evaluation.metrics_report import pct, produced_lines
+from scripts.provenance import run_facts
 
 # the config override of each path; int8 is the packaged default
 PATHS = {"int8": {"precision": "int8", "needs": []}, "fp32": {"precision": "fp32"}}
@@ -40,8 +39,6 @@ def score(nlp, corpus: Path, limit: int) -> dict:
 
 
 def report(results: dict) -> str:
-    limit = results["limit"]
-    documents = f"the first {limit} of each split (a smoke run)" if limit else "all of each split"
     lines = [
         "# CPU inference paths: int8 (the packaged default) against fp32 torch, same pipeline",
         "",
@@ -63,13 +60,7 @@ def report(results: dict) -> str:
             )
         lines.append("")
     lines += [
-        "How this was produced:",
-        "",
-        f"- command: `{results['command']}`",
-        f"- commit: {results['commit']}",
-        f"- hardware: {results['hardware']}",
-        f"- wall time: {results['wall_time_s']} s",
-        f"- documents: {documents}",
+        *produced_lines(results),
         "- the int8 path ran with `needs = []` (on any CPU); its words/s here is not the fast path's speed on a "
         "CPU with VNNI: `benchmark` measures speed.",
         "",
@@ -94,10 +85,7 @@ def main(
             typer.echo(f"{path} {split}: ents_f {100 * results[split][path]['ents_f']:.2f}")
     results |= {
         "limit": limit,
-        "command": " ".join(["python", "-m", "scripts.evaluation.evaluate_cpu", *sys.argv[1:]]),
-        "commit": git_commit(),
-        "hardware": hardware(-1),
-        "wall_time_s": round(time.time() - start, 1),
+        **run_facts("scripts.evaluation.evaluate_cpu", start),
     }
     write_text_atomic(output_json, json.dumps(results, indent=2) + "\n")
     write_text_atomic(output_md, report(results))

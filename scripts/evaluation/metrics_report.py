@@ -29,6 +29,21 @@ def score_table(scores: dict) -> list[str]:
     return lines
 
 
+def produced_lines(results: dict) -> list[str]:
+    """The 'How this was produced' footer of an evaluation script's markdown, from its JSON."""
+    limit = results["limit"]
+    documents = f"the first {limit} of each split (a smoke run)" if limit else "all of each split"
+    return [
+        "How this was produced:",
+        "",
+        f"- command: `{results['command']}`",
+        f"- commit: {results['commit']}",
+        f"- hardware: {results['hardware']}",
+        f"- wall time: {results['wall_time_s']} s",
+        f"- documents: {documents}",
+    ]
+
+
 def report(scores: dict, run: dict, title: str, evaluation: str = DEFAULT_EVALUATION) -> str:
     lines = [f"# {title}: LeNER-Br test split", "", *score_table(scores)]
     lines += [

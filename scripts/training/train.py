@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,10 +20,15 @@ from scripts.provenance import git_commit, hardware
 
 
 def fingerprint(config_path: Path, overrides: dict) -> str:
-    """What makes two runs the same run: the config's text and every override but the log path."""
+    """What makes two runs the same run: the parsed config with every override but the log path.
+
+    Parsed, not raw text, so that editing a comment in the config does not orphan a checkpoint.
+    """
+    from spacy import util
+
     settings = {k: v for k, v in overrides.items() if k != "paths.log"}
-    blob = config_path.read_text(encoding="utf-8") + json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    config = util.load_config(config_path, overrides=settings, interpolate=False)
+    return hashlib.sha256(config.to_str().encode("utf-8")).hexdigest()
 
 
 def main(
