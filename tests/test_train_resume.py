@@ -172,3 +172,40 @@ def test_the_fingerprint_ignores_comments_and_layout_but_not_settings(tmp_path):
     changed = tmp_path / "c.cfg"
     changed.write_text(source.replace("dropout = 0.1", "dropout = 0.2", 1), encoding="utf-8")
     assert "dropout = 0.1" in source and fingerprint(changed, settings) != base
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_and_touches_nothing(tiny_run):
+    """Two runs resuming one checkpoint would overwrite each other's; the second must stop first."""
+    from scripts.training import checkpoint
+
+    output = tiny_run["root"] / "busy"
+    partial = output.with_name(output.name + ".partial")
+    partial.mkdir(parents=True)
+    (partial / "marker").write_text("the first run's files")
+    with checkpoint.lock_run(output):
+        second = run_to_end(tiny_run, output)
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"another run (pid {os.getpid()}) is training into {output}" in second.stderr
+    assert (partial / "marker").read_text() == "the first run's files"
+    checkpoint.lock_run(output).close()  # released with the file: the folder is free again
+
+
+def test_teachers_train_side_by_side_and_sigterm_checkpoints_each(tiny_run):
+    root = tiny_run["root"] / "teachers"
+    args = command(tiny_run, root / "unused")[5:]  # the tiny run's settings after the output folder
+    args[args.index("--max-steps") + 1] = "400"  # long enough to be stopped part-way
+    teachers = [sys.executable, "-m", "scripts.training.train_teachers", "configs/legal_ner_trf.cfg", str(root),
+                "--seeds", "1,2", "--jobs", "2", *args]  # fmt: skip
+    proc = subprocess.Popen(teachers, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    seeds = (root / "seed1", root / "seed2")
+    while min(checkpoint_step(s) for s in seeds) < EVERY and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the teachers ended before both had a checkpoint"
+    proc.send_signal(signal.SIGTERM)  # to the parent only: it must pass it on
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, out + err
+    for seed in (1, 2):
+        assert f"teacher seed {seed} stopped (exit 143)" in err
+        assert "checkpoint saved" in (root / f"seed{seed}.log").read_text()
+        assert checkpoint_step(root / f"seed{seed}") >= EVERY

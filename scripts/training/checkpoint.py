@@ -11,12 +11,14 @@ ids of the resumed process.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import pickle
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy
 from thinc.api import Optimizer, get_current_ops
@@ -29,6 +31,33 @@ RNG_FILE = "rng.pkl"
 NLP_DIR = "nlp"
 # optimizer attributes holding per-parameter state (thinc 8.3's Optimizer)
 PER_KEY = ("mom1", "mom2", "averages", "nr_update", "last_seen")
+
+
+class Busy(RuntimeError):
+    """Another process is training into the same output folder."""
+
+
+def lock_run(output_dir: Path) -> IO[str]:
+    """Lock ``<output_dir>.lock`` for one run, or raise Busy; closing the file releases it.
+
+    Two runs resuming one checkpoint would overwrite each other's. The kernel drops the lock
+    when its process dies, even on SIGKILL, so a file left behind blocks nothing.
+    """
+    lock_path = output_dir.with_name(output_dir.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(lock_path, "a+")  # noqa: SIM115  (held open for the run: the caller closes it)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise Busy(f"another run (pid {holder}) is training into {output_dir}") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
 
 
 def structural_keys(nlp) -> dict[tuple[str, int], str]:

@@ -61,50 +61,56 @@ def main(
         **parse_config_overrides(ctx.args),
     }
     print_ = fingerprint(config_path, overrides)
-    resume = None if fresh else checkpoint.latest(partial)
-    if resume is not None:
-        state = checkpoint.load_state(resume)
-        if state["fingerprint"] != print_:
-            typer.echo(
-                f"{resume} is the checkpoint of a run with another config or other settings; "
-                "run the same command as before to resume it, or add --fresh to discard it",
-                err=True,
-            )
-            raise typer.Exit(2)
-        train_loop.resume_log(log_path, state["loop"]["log"])
-    else:
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-    commit = git_commit()  # before training: the tree may change during a long run
-    setup_gpu(gpu_id)
-    config = util.load_config(config_path, overrides=overrides, interpolate=False)
-    nlp = init_nlp(config, use_gpu=gpu_id)
-    if resume is not None:
-        nlp.from_disk(resume / checkpoint.NLP_DIR)
     try:
-        loop = train_loop.train(
-            nlp, partial, checkpoint_every=checkpoint_every, resume_from=resume, fingerprint=print_, use_gpu=gpu_id
-        )
-    except train_loop.Interrupted as e:
-        typer.echo(f"{e}: run the same command again to resume", err=True)
-        raise typer.Exit(143) from None
-    train_loop.finish_log(log_path)
-    for name in (checkpoint.CHECKPOINT, checkpoint.CHECKPOINT + ".old"):
-        shutil.rmtree(partial / name, ignore_errors=True)  # ~4x the model's size; the run is complete
-    run = {
-        "config": str(config_path),
-        "overrides": overrides | {"paths.log": str(output_dir / "train_log.jsonl")},
-        "command": " ".join([Path(sys.executable).name, "-m", "scripts.training.train", *sys.argv[1:]]),
-        "wall_time_s": round(loop["seconds"], 1),
-        "hardware": hardware(gpu_id),
-        "git_commit": commit,
-    }
-    if resume is not None:
-        run["resumed_at_step"] = state["loop"]["step"]
-    (partial / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    shutil.rmtree(output_dir, ignore_errors=True)
-    partial.rename(output_dir)
-    typer.echo(f"Trained in {run['wall_time_s']} s on {run['hardware']} -> {output_dir}")
+        lock = checkpoint.lock_run(output_dir)
+    except checkpoint.Busy as e:
+        typer.echo(f"{e}: wait for it to end, or stop it and run this again to resume", err=True)
+        raise typer.Exit(2) from None
+    with lock:
+        resume = None if fresh else checkpoint.latest(partial)
+        if resume is not None:
+            state = checkpoint.load_state(resume)
+            if state["fingerprint"] != print_:
+                typer.echo(
+                    f"{resume} is the checkpoint of a run with another config or other settings; "
+                    "run the same command as before to resume it, or add --fresh to discard it",
+                    err=True,
+                )
+                raise typer.Exit(2)
+            train_loop.resume_log(log_path, state["loop"]["log"])
+        else:
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+        commit = git_commit()  # before training: the tree may change during a long run
+        setup_gpu(gpu_id)
+        config = util.load_config(config_path, overrides=overrides, interpolate=False)
+        nlp = init_nlp(config, use_gpu=gpu_id)
+        if resume is not None:
+            nlp.from_disk(resume / checkpoint.NLP_DIR)
+        try:
+            loop = train_loop.train(
+                nlp, partial, checkpoint_every=checkpoint_every, resume_from=resume, fingerprint=print_, use_gpu=gpu_id
+            )
+        except train_loop.Interrupted as e:
+            typer.echo(f"{e}: run the same command again to resume", err=True)
+            raise typer.Exit(143) from None
+        train_loop.finish_log(log_path)
+        for name in (checkpoint.CHECKPOINT, checkpoint.CHECKPOINT + ".old"):
+            shutil.rmtree(partial / name, ignore_errors=True)  # ~4x the model's size; the run is complete
+        run = {
+            "config": str(config_path),
+            "overrides": overrides | {"paths.log": str(output_dir / "train_log.jsonl")},
+            "command": " ".join([Path(sys.executable).name, "-m", "scripts.training.train", *sys.argv[1:]]),
+            "wall_time_s": round(loop["seconds"], 1),
+            "hardware": hardware(gpu_id),
+            "git_commit": commit,
+        }
+        if resume is not None:
+            run["resumed_at_step"] = state["loop"]["step"]
+        (partial / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        shutil.rmtree(output_dir, ignore_errors=True)
+        partial.rename(output_dir)
+        typer.echo(f"Trained in {run['wall_time_s']} s on {run['hardware']} -> {output_dir}")
 
 
 if __name__ == "__main__":
