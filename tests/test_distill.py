@@ -211,7 +211,7 @@ def test_the_distillation_table_scores_each_model_as_its_pipeline_does(soft_corp
     root = soft_corpus["root"]
     teachers = [root / "teacher1", root / "teacher2"]
     corpora = {"dev": root / "dev.spacy", "test": root / "train.spacy"}
-    scores = score_models([teachers[0], teachers[0]], teachers[1], corpora)
+    scores = score_models([teachers[0], teachers[0]], {"student": teachers[1]}, corpora)
     found = []
     for split, corpus in corpora.items():
         for name, path in (("teacher 1", teachers[0]), ("student", teachers[1])):
@@ -225,6 +225,46 @@ def test_the_distillation_table_scores_each_model_as_its_pipeline_does(soft_corp
     assert max(found) > 0  # random heads still get some entities right: the comparison means something
     table = report({"scores": scores, "limit": 0, "command": "c", "commit": "x", "hardware": "h", "wall_time_s": 1})
     assert "| ensemble of 2 |" in table and "| student |" in table
+
+
+def test_a_soup_is_the_mean_of_every_weight_and_refuses_models_of_other_tags(soft_corpus, tmp_path):
+    import torch
+
+    from scripts.training.soft_labels import load_teacher
+    from scripts.training.soup import average_weights, soup
+
+    root = soft_corpus["root"]
+    one, two = load_teacher(root / "teacher1"), load_teacher(root / "teacher2")
+
+    def torch_module(nlp):
+        return next(node.shims[0]._model for node in nlp.get_pipe("transformer").model.walk() if node.shims)
+
+    two_trf = torch_module(two)
+    with torch.no_grad():
+        next(iter(two_trf.parameters())).add_(1.0)  # the tiny teachers share an encoder: make them differ
+    heads = [next(n for n in nlp.get_pipe("ner").model.walk() if n.name == "softmax") for nlp in (one, two)]
+    expected_w = (heads[0].get_param("W") + heads[1].get_param("W")) / 2
+    one_state = torch_module(one).state_dict()
+    expected_t = {k: (v + two_trf.state_dict()[k]) / 2 for k, v in one_state.items() if v.is_floating_point()}
+    mixed = average_weights([one, two])
+    numpy.testing.assert_allclose(heads[0].get_param("W"), expected_w, rtol=1e-6)
+    got = torch_module(mixed).state_dict()
+    assert all(torch.allclose(got[k], v) for k, v in expected_t.items()) and len(expected_t) > 5
+
+    # written and loaded again, a soup of a model with itself is that model
+    same = soup(tmp_path / "soup", [root / "teacher1", root / "teacher1"])
+    assert not (tmp_path / "soup.partial").exists()
+    docs = [doc.text for doc in soft_corpus["docs"][:4]]
+    again = load_teacher(tmp_path / "soup")
+    assert [[(e.text, e.label_) for e in d.ents] for d in again.pipe(docs)] == [
+        [(e.text, e.label_) for e in d.ents] for d in load_teacher(root / "teacher1").pipe(docs)
+    ]
+    assert same.pipe_names == again.pipe_names
+
+    other = load_teacher(root / "teacher1")
+    other.get_pipe("ner").cfg["labels"] = [*other.get_pipe("ner").labels, "EXTRA"]
+    with pytest.raises(ValueError, match="other components or tags"):
+        average_weights([load_teacher(root / "teacher1"), other])
 
 
 def test_train_teachers_skips_finished_teachers_and_refuses_bad_seeds(tmp_path):

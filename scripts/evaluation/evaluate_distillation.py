@@ -1,8 +1,9 @@
-"""Dev and test entity F1 of each teacher, of their ensemble and of the student, side by side.
+"""Dev and test entity F1 of each teacher, of their ensemble, of the student and the soup, side by side.
 
     python -m scripts.evaluation.evaluate_distillation corpus/test.spacy corpus/dev.spacy \
         --teacher training/legal_ner_trf/model-best --teacher training/teachers/seed1/model-best ... \
-        --student training/legal_ner_trf_student/model-best --output metrics/distillation.json
+        --student training/legal_ner_trf_student/model-best --soup training/legal_ner_trf_soup \
+        --output metrics/distillation.json
 
 Every model runs as its pipeline does (transformer, `ner`'s Viterbi decoding, `legal_rules`).
 The ensemble decodes the teachers' mean tag probabilities, the same mean the student learned
@@ -44,10 +45,11 @@ def decode_and_score(nlp: Language, refs: Sequence[Doc], probs: Sequence[np.ndar
 
 
 def score_models(
-    teacher_paths: Sequence[Path], student_path: Path | None, corpora: dict[str, Path], limit: int = 0
+    teacher_paths: Sequence[Path], singles: dict[str, Path], corpora: dict[str, Path], limit: int = 0
 ) -> dict:
-    """{split: {model name: scores}} for every teacher, the ensemble and the student."""
+    """{split: {model name: scores}} for every teacher, their ensemble and each of ``singles`` (student, soup)."""
     teachers = [load_teacher(path) for path in teacher_paths]
+    others = {name: load_teacher(path) for name, path in singles.items()}
     first = teachers[0]
     tags = first.get_pipe("ner").tags
     results: dict = {}
@@ -69,16 +71,15 @@ def score_models(
         scores = decode_and_score(first, refs, mean)
         results[split][name] = scores | {"model": "mean of the teachers' tag probabilities"}
         typer.echo(f"{split} {name}: ents_f {100 * results[split][name]['ents_f']:.2f}")
-        if student_path is not None:
-            student = load_teacher(student_path)
-            probs = list(tag_probs(student, [student.make_doc(ref.text) for ref in refs]))
-            results[split]["student"] = decode_and_score(student, refs, probs) | {"model": str(student_path)}
-            typer.echo(f"{split} student: ents_f {100 * results[split]['student']['ents_f']:.2f}")
+        for name, nlp in others.items():
+            probs = list(tag_probs(nlp, [nlp.make_doc(ref.text) for ref in refs]))
+            results[split][name] = decode_and_score(nlp, refs, probs) | {"model": str(singles[name])}
+            typer.echo(f"{split} {name}: ents_f {100 * results[split][name]['ents_f']:.2f}")
     return results
 
 
 def report(results: dict) -> str:
-    lines = ["# Distillation: teachers, their ensemble and the student (entity P/R/F1, %)", ""]
+    lines = ["# Distillation: teachers, their ensemble, the student and the soup (entity P/R/F1, %)", ""]
     for split in ("test", "dev"):
         models = results["scores"][split]
         labels = sorted(next(iter(models.values()))["ents_per_type"])
@@ -101,12 +102,14 @@ def main(
     test: Path = typer.Argument(..., exists=True, dir_okay=False),
     dev: Path = typer.Argument(..., exists=True, dir_okay=False),
     teacher: list[Path] = typer.Option(..., exists=True, file_okay=False, help="A teacher pipeline; repeat"),
-    student: Path = typer.Option(None, exists=True, file_okay=False),
+    student: Path = typer.Option(None, exists=True, file_okay=False, help="The distilled student"),
+    soup: Path = typer.Option(None, exists=True, file_okay=False, help="The teachers' averaged weights"),
     output: Path = typer.Option(..., help="JSON to write; the markdown table goes beside it (.md)"),
     limit: int = typer.Option(0, help="score the first N docs of each split (0 = all; smoke runs)"),
 ) -> None:
     start = time.time()
-    scores = score_models(teacher, student, {"dev": dev, "test": test}, limit)
+    singles = {name: path for name, path in (("student", student), ("soup", soup)) if path is not None}
+    scores = score_models(teacher, singles, {"dev": dev, "test": test}, limit)
     results = {
         "scores": scores,
         "limit": limit,
