@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,3 +24,14 @@ def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 def write_text_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     write_bytes_atomic(path, text.encode("utf-8"), mode)
+
+
+def to_disk_atomic(obj, output: Path) -> None:
+    """``obj.to_disk`` (a pipeline, a component) into ``<output>.partial``, then renamed: a crash
+    part-way leaves no ``output`` that looks complete."""
+    output = Path(output)
+    partial = output.with_name(output.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    obj.to_disk(partial)
+    shutil.rmtree(output, ignore_errors=True)
+    partial.rename(output)

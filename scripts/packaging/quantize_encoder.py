@@ -9,7 +9,6 @@ int8 hidden states against fp32 on a few texts is printed; entity F1 is `evaluat
 """
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import numpy as np
 import torch
 import typer
 from thinc.api import Config
+
+from pt_legal_ner.atomic import to_disk_atomic
 
 QUANTIZED_OPS = ["MatMul", "Attention", "EmbedLayerNormalization", "Gather"]
 
@@ -116,11 +117,7 @@ def build(
     trf = nlp.get_pipe("transformer").model
     with tempfile.TemporaryDirectory() as workdir:
         set_int8_graph(trf, int8_graph(trf.transformer, Path(workdir), keep_fp32, reduce_range, op_types))
-    partial = output.with_name(output.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    nlp.to_disk(partial)
-    shutil.rmtree(output, ignore_errors=True)
-    partial.rename(output)
+    to_disk_atomic(nlp, output)
     return nlp
 
 

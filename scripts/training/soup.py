@@ -13,7 +13,6 @@ every component, thinc's and torch's, is the plain mean.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import typer
 from spacy.language import Language
 from thinc.api import Model
 
+from pt_legal_ner.atomic import to_disk_atomic
 from scripts.training.soft_labels import load_teacher
 
 
@@ -50,7 +50,9 @@ def average_weights(nlps: Sequence[Language]) -> Language:
             for shims in zip(*(node.shims for node in nodes), strict=True):
                 states = [shim._model.state_dict() for shim in shims]
                 averaged = {
-                    key: torch.stack([state[key] for state in states]).mean(dim=0) if tensor.is_floating_point() else tensor
+                    key: torch.stack([state[key] for state in states]).mean(dim=0)
+                    if tensor.is_floating_point()
+                    else tensor  # integer buffers (position ids) are the same in every model
                     for key, tensor in states[0].items()
                 }
                 shims[0]._model.load_state_dict(averaged)
@@ -58,15 +60,11 @@ def average_weights(nlps: Sequence[Language]) -> Language:
 
 
 def soup(output: Path, model_paths: Sequence[Path]) -> Language:
-    """Write the mean of ``model_paths``' weights to ``output`` (atomically: a folder appears complete or not at all)."""
+    """Write the mean of ``model_paths``' weights to ``output``, atomically."""
     if len(model_paths) < 2:
         raise typer.BadParameter("a soup needs at least 2 models")
     nlp = average_weights([load_teacher(path) for path in model_paths])
-    partial = output.with_name(output.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    nlp.to_disk(partial)
-    shutil.rmtree(output, ignore_errors=True)
-    partial.rename(output)
+    to_disk_atomic(nlp, output)
     return nlp
 
 
