@@ -225,6 +225,9 @@ def test_the_distillation_table_scores_each_model_as_its_pipeline_does(soft_corp
     assert max(found) > 0  # random heads still get some entities right: the comparison means something
     table = report({"scores": scores, "limit": 0, "command": "c", "commit": "x", "hardware": "h", "wall_time_s": 1})
     assert "| ensemble of 2 |" in table and "| student |" in table
+    dev_only = report({"scores": {"dev": scores["dev"]}, "limit": 0, "command": "c", "commit": "x", "hardware": "h",
+                       "wall_time_s": 1})  # fmt: skip
+    assert "## dev" in dev_only and "## test" not in dev_only and "| student |" in dev_only
 
 
 def test_a_soup_is_the_mean_of_every_weight_and_refuses_models_of_other_tags(soft_corpus, tmp_path):

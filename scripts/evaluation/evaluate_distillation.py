@@ -1,6 +1,6 @@
 """Dev and test entity F1 of each teacher, of their ensemble, of the student and the soup, side by side.
 
-    python -m scripts.evaluation.evaluate_distillation corpus/test.spacy corpus/dev.spacy \
+    python -m scripts.evaluation.evaluate_distillation corpus/dev.spacy --test corpus/test.spacy \
         --teacher training/legal_ner_trf/model-best --teacher training/teachers/seed1/model-best ... \
         --student training/legal_ner_trf_student/model-best --soup training/legal_ner_trf_soup \
         --output metrics/distillation.json
@@ -9,6 +9,8 @@ Every model runs as its pipeline does (transformer, `ner`'s Viterbi decoding, `l
 The ensemble decodes the teachers' mean tag probabilities, the same mean the student learned
 from (scripts/training/soft_labels.py), with teacher 1's `ner` and `legal_rules`. Each
 teacher's own scores come from the same pass, so the K teachers cost K encoder runs in all.
+Without ``--test`` only dev is scored: `evaluate-teachers` compares the teachers, their
+ensemble and the soup that way before the 6-hour student is trained.
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from pt_legal_ner.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.provenance import run_facts
 from scripts.training.soft_labels import load_teacher, tag_probs
-
-SPLITS = ("dev", "test")
 
 
 def decode_and_score(nlp: Language, refs: Sequence[Doc], probs: Sequence[np.ndarray]) -> dict:
@@ -81,6 +81,8 @@ def score_models(
 def report(results: dict) -> str:
     lines = ["# Distillation: teachers, their ensemble, the student and the soup (entity P/R/F1, %)", ""]
     for split in ("test", "dev"):
+        if split not in results["scores"]:
+            continue
         models = results["scores"][split]
         labels = sorted(next(iter(models.values()))["ents_per_type"])
         lines += [f"## {split}", "", "| model | " + " | ".join(labels) + " | P | R | **F** |"]
@@ -93,14 +95,14 @@ def report(results: dict) -> str:
             )
         lines.append("")
     lines += ["Models:", ""]
-    lines += [f"- {name}: `{scores['model']}`" for name, scores in results["scores"]["test"].items()]
+    lines += [f"- {name}: `{scores['model']}`" for name, scores in results["scores"]["dev"].items()]
     lines += ["", *produced_lines(results), ""]
     return "\n".join(lines)
 
 
 def main(
-    test: Path = typer.Argument(..., exists=True, dir_okay=False),
     dev: Path = typer.Argument(..., exists=True, dir_okay=False),
+    test: Path = typer.Option(None, exists=True, dir_okay=False, help="Also score test (once per reported model)"),
     teacher: list[Path] = typer.Option(..., exists=True, file_okay=False, help="A teacher pipeline; repeat"),
     student: Path = typer.Option(None, exists=True, file_okay=False, help="The distilled student"),
     soup: Path = typer.Option(None, exists=True, file_okay=False, help="The teachers' averaged weights"),
@@ -109,7 +111,8 @@ def main(
 ) -> None:
     start = time.time()
     singles = {name: path for name, path in (("student", student), ("soup", soup)) if path is not None}
-    scores = score_models(teacher, singles, {"dev": dev, "test": test}, limit)
+    corpora = {"dev": dev} | ({"test": test} if test is not None else {})
+    scores = score_models(teacher, singles, corpora, limit)
     results = {
         "scores": scores,
         "limit": limit,
