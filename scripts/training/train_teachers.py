@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import typer
 
@@ -45,6 +46,46 @@ def thread_env(jobs: int) -> dict[str, str]:
     return env
 
 
+class Teachers:
+    """The teachers' subprocesses: launched ``jobs`` at a time, reaped as they exit."""
+
+    def __init__(self, train: list[str], options: list[str], output_dir: Path, total: int, jobs: int) -> None:
+        self.train, self.options = train, options  # `train CONFIG` and the options every teacher shares
+        self.output_dir, self.total, self.jobs = output_dir, total, jobs
+        self.env = thread_env(jobs)
+        self.running: dict[int, tuple[subprocess.Popen, IO[str] | None]] = {}
+        self.failed: list[tuple[int, int]] = []  # (seed, exit code)
+
+    def launch(self, i: int, seed: int) -> None:
+        out = self.output_dir / f"seed{seed}"
+        command = [*self.train, str(out), "--seed", str(seed), *self.options]
+        log, where = None, ""
+        if self.jobs > 1:  # side by side: a log file each, or their progress bars interleave
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.output_dir / f"seed{seed}.log", "a")  # noqa: SIM115  (closed in reap)
+            where = f", output in {log.name}"
+        typer.echo(f"teacher {i}/{self.total} (seed {seed}) -> {out}{where}")
+        self.running[seed] = (subprocess.Popen(command, env=self.env, stdout=log, stderr=log), log)
+
+    def forward(self, signum: int, _frame: object) -> None:
+        for proc, _ in self.running.values():
+            proc.send_signal(signum)  # each teacher checkpoints on SIGTERM; reap then reports its exit
+
+    def reap(self) -> None:
+        for seed, (proc, log) in list(self.running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del self.running[seed]
+            if log is not None:
+                log.close()
+            if code != 0:
+                self.failed.append((seed, code))
+                typer.echo(f"teacher seed {seed} stopped (exit {code}); run this again to resume", err=True)
+            else:
+                typer.echo(f"teacher seed {seed}: done, {self.output_dir / f'seed{seed}'}")
+
+
 def main(
     ctx: typer.Context,
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
@@ -62,52 +103,24 @@ def main(
             typer.echo(f"teacher {i}/{len(numbers)} (seed {seed}): done before, {output_dir / f'seed{seed}'}")
         else:
             pending.append((i, seed))
-    env = thread_env(jobs)
-    running: dict[int, tuple[subprocess.Popen, object]] = {}
-    failed: list[tuple[int, int]] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        for proc, _ in running.values():
-            proc.send_signal(signum)  # each teacher checkpoints on SIGTERM; we then report its exit
-
-    previous = signal.signal(signal.SIGTERM, forward)
+    teachers = Teachers(
+        [sys.executable, "-m", "scripts.training.train", str(config_path)],
+        ["--encoder", encoder, "--max-steps", str(max_steps), "--gpu-id", str(gpu_id), *ctx.args],
+        output_dir, len(numbers), jobs,
+    )  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, teachers.forward)
     try:
-        while pending or running:
-            while pending and len(running) < jobs and not failed:
-                i, seed = pending.pop(0)
-                out = output_dir / f"seed{seed}"
-                command = [
-                    sys.executable, "-m", "scripts.training.train", str(config_path), str(out),
-                    "--encoder", encoder, "--max-steps", str(max_steps), "--seed", str(seed),
-                    "--gpu-id", str(gpu_id), *ctx.args,
-                ]  # fmt: skip
-                if jobs == 1:
-                    log = None
-                    typer.echo(f"teacher {i}/{len(numbers)} (seed {seed}) -> {out}")
-                else:
-                    output_dir.mkdir(parents=True, exist_ok=True)
-                    log = open(output_dir / f"seed{seed}.log", "a")  # noqa: SIM115  (closed when it exits)
-                    typer.echo(f"teacher {i}/{len(numbers)} (seed {seed}) -> {out}, output in {log.name}")
-                running[seed] = (subprocess.Popen(command, env=env, stdout=log, stderr=log), log)
-            if not running:  # all done, or a teacher failed and the others have ended
+        while pending or teachers.running:
+            while pending and len(teachers.running) < jobs and not teachers.failed:
+                teachers.launch(*pending.pop(0))
+            if not teachers.running:  # all done, or a teacher failed and the others have ended
                 break
             time.sleep(POLL_S)
-            for seed, (proc, log) in list(running.items()):
-                code = proc.poll()
-                if code is None:
-                    continue
-                del running[seed]
-                if log is not None:
-                    log.close()
-                if code != 0:
-                    failed.append((seed, code))
-                    typer.echo(f"teacher seed {seed} stopped (exit {code}); run this again to resume", err=True)
-                else:
-                    typer.echo(f"teacher seed {seed}: done, {output_dir / f'seed{seed}'}")
+            teachers.reap()
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if failed:
-        raise typer.Exit(failed[0][1])
+    if teachers.failed:
+        raise typer.Exit(teachers.failed[0][1])
 
 
 if __name__ == "__main__":
