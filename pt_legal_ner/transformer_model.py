@@ -1,11 +1,13 @@
-"""spacy-transformers' TransformerModel with a CPU inference path that pays for no padding.
+"""spacy-transformers' TransformerModel with a CPU path that pays for no padding.
 
 The model is spacy-transformers' own (same layers, same weights file), so a pipeline trained with
 ``spacy-transformers.TransformerModel.v3`` loads into it unchanged. Only the node that calls the
-Hugging Face model differs, and only at CPU inference: it sorts the batch's windows by piece length,
+Hugging Face model differs, and only on the CPU: it sorts the batch's windows by piece length and
 runs them in buckets padded to each bucket's own longest window (at most ``max_batch_pieces``
-pieces a bucket), and hands each bucket to ``cpu_encoder`` (``pt_legal_ner.encoder_runtime``).
-Training and GPU inference take spacy-transformers' path, on the fp32 torch model.
+pieces a bucket). At inference ``cpu_encoder`` (``pt_legal_ner.encoder_runtime``) runs each bucket;
+in training (``train_buckets``) the fp32 torch model does, each bucket with its own backward pass.
+A LeNER-Br training batch pads to 1.7x its pieces in one group and 1.02x in buckets. On a GPU,
+spacy-transformers' own path runs.
 
 The int8 graph that ``OnnxInt8Encoder`` runs is stored in the same node (attribute
 ``int8_graph``), so it travels in the pipeline's ``transformer/model`` file and in the wheel.
@@ -19,7 +21,7 @@ import torch
 from spacy.util import registry
 from spacy_transformers.data_classes import WordpieceBatch
 from spacy_transformers.layers.transformer_model import TransformerModel
-from thinc.api import Model
+from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from transformers.modeling_outputs import BaseModelOutput
 
@@ -43,11 +45,15 @@ def make_transformer_model(
     cpu_encoder: OnnxInt8Encoder | TorchEncoder | None = None,
     max_batch_pieces: int = 4096,
     call_cost_pieces: int = CALL_COST_PIECES,
+    train_buckets: bool = True,
 ) -> TransformerModel:
-    """``spacy-transformers.TransformerModel.v3`` whose CPU inference runs ``cpu_encoder`` without padding waste.
+    """``spacy-transformers.TransformerModel.v3`` that skips padding on the CPU: inference runs
+    ``cpu_encoder``, training (with ``train_buckets``) the torch model, on buckets of windows.
 
     ``call_cost_pieces``: what one more encoder call is worth in padded pieces (a huge value gives one
-    bucket padded to the longest window, as spacy-transformers runs it)."""
+    bucket padded to the longest window, as spacy-transformers runs it). ``train_buckets=False``:
+    training takes spacy-transformers' path, whose dropout masks (drawn over the padded batch)
+    reproduce a v3 run exactly."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     hf_node = model.layers[0]
     model.layers[0] = Model(
@@ -56,7 +62,7 @@ def make_transformer_model(
         attrs={
             **hf_node.attrs,
             # not msgpack-able, so not saved: the config decides these at every load
-            "cpu": CpuInference(cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces),
+            "cpu": CpuInference(cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces, train_buckets),
             INT8_GRAPH: b"",
         },
         shims=hf_node.shims,
@@ -68,10 +74,17 @@ def make_transformer_model(
 class CpuInference:
     """The configured runtime and bucket size, and whether the fallback was announced."""
 
-    def __init__(self, encoder: OnnxInt8Encoder | TorchEncoder, max_batch_pieces: int, call_cost_pieces: int) -> None:
+    def __init__(
+        self,
+        encoder: OnnxInt8Encoder | TorchEncoder,
+        max_batch_pieces: int,
+        call_cost_pieces: int,
+        train_buckets: bool = True,
+    ) -> None:
         self.encoder = encoder
         self.max_batch_pieces = max_batch_pieces
         self.call_cost_pieces = call_cost_pieces
+        self.train_buckets = train_buckets
         self.fallback: TorchEncoder | None = None
         self.chosen: tuple[bytes, OnnxInt8Encoder | TorchEncoder] | None = None
 
@@ -121,16 +134,19 @@ def buckets(lengths: np.ndarray, max_batch_pieces: int, call_cost: int = CALL_CO
 
 def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
     hf_model = model.shims[0]._model
-    on_cpu = next(hf_model.parameters()).device.type == "cpu"
-    if is_train or not on_cpu:
-        return pytorch_forward(model, wordpieces, is_train)
     cpu = model.attrs["cpu"]
-    encoder = cpu.runtime(model.attrs[INT8_GRAPH])
+    on_cpu = next(hf_model.parameters()).device.type == "cpu"
+    if not on_cpu or (is_train and not cpu.train_buckets):
+        return pytorch_forward(model, wordpieces, is_train)
     ids = np.asarray(wordpieces.input_ids)
     mask = np.asarray(wordpieces.attention_mask)
     lengths = mask.sum(axis=1)
+    groups = buckets(lengths, cpu.max_batch_pieces, cpu.call_cost_pieces)
+    if is_train:
+        return train_forward(model, wordpieces, groups, lengths)
+    encoder = cpu.runtime(model.attrs[INT8_GRAPH])
     hidden = None
-    for rows in buckets(lengths, cpu.max_batch_pieces, cpu.call_cost_pieces):
+    for rows in groups:
         width = int(lengths[rows].max())
         states = encoder(hf_model, model.attrs[INT8_GRAPH], ids[rows, :width], mask[rows, :width])
         if hidden is None:
@@ -143,3 +159,32 @@ def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
         raise ValueError("the bucketed CPU path is for inference only")
 
     return output, backprop
+
+
+def train_forward(model: Model, wordpieces: WordpieceBatch, groups: list[np.ndarray], lengths: np.ndarray):
+    """Each bucket through the torch model by the shim (which keeps its graph for the backward
+    pass); the output is the padded batch spacy-transformers would give, zeros where it pads."""
+    shim = model.shims[0]
+    inputs = {"input_ids": wordpieces.input_ids, "attention_mask": wordpieces.attention_mask}
+    if wordpieces.token_type_ids is not None:
+        inputs["token_type_ids"] = wordpieces.token_type_ids
+    hidden = None
+    parts = []
+    for rows in groups:
+        width = int(lengths[rows].max())
+        bucket = {key: torch.from_numpy(np.ascontiguousarray(value[rows, :width])) for key, value in inputs.items()}
+        output, backprop_bucket = shim(ArgsKwargs(args=(), kwargs=bucket), is_train=True)
+        states = output.last_hidden_state
+        if hidden is None:
+            hidden = states.new_zeros((*wordpieces.input_ids.shape, states.shape[-1]))
+        index = torch.from_numpy(rows)
+        hidden[index, :width] = states.detach()
+        parts.append((index, width, states, backprop_bucket))
+
+    def backprop(d_output) -> list:
+        d_hidden = next(iter(d_output.values()))  # spacy-transformers names it output_0
+        for index, width, states, backprop_bucket in parts:
+            backprop_bucket(ArgsKwargs(args=(states,), kwargs={"grad_tensors": (d_hidden[index, :width],)}))
+        return []  # the inputs are token ids: nothing to pass back
+
+    return BaseModelOutput(last_hidden_state=hidden), backprop

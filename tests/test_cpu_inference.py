@@ -215,13 +215,55 @@ def test_the_cpu_encoder_rejects_an_unknown_precision():
     assert isinstance(make_cpu_encoder(precision="fp32"), TorchEncoder)
 
 
-def test_training_takes_spacy_transformers_path_unchanged(pipelines):
-    """Training through pt_legal_ner.TransformerModel.v1 computes what v3 computes (dropout included)."""
+def test_training_without_buckets_is_spacy_transformers_path_exactly(pipelines):
+    """``train_buckets = false``: v1 trains as v3 does, dropout masks included."""
     losses = []
-    for pipeline in pipelines:  # v3 as assembled, then v1 after quantize-encoder
-        nlp = spacy.load(pipeline)
+    unbucketed = {"components": {"transformer": {"model": {"train_buckets": False}}}}
+    for pipeline, config in zip(pipelines, ({}, unbucketed), strict=True):  # v3 as assembled, v1 after quantize
+        nlp = spacy.load(pipeline, config=config)
         examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
         spacy.util.fix_random_seed(0)
         losses.append(nlp.update(examples, sgd=nlp.resume_training(), drop=0.1))
     assert losses[0]["transformer"] > 0 and losses[0]["ner"] > 0
     assert losses[0] == losses[1]
+
+
+def one_update(encoder_dir, texts: list[str], architecture: str) -> tuple[dict, dict, list[tuple[int, int]]]:
+    """The losses, the encoder's gradients and the shapes it was called with, for one update of a
+    fresh pipeline (the same seed, so the same weights) without dropout in the encoder."""
+    config = Config().from_str(PIPELINE_CONFIG % encoder_dir)
+    model = config["components"]["transformer"]["model"]
+    model["@architectures"] = architecture
+    model["transformer_config"] = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    if architecture == "pt_legal_ner.TransformerModel.v1":
+        model["call_cost_pieces"] = 0  # a bucket for each length
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
+    examples += [Example.from_dict(nlp.make_doc(text), {"entities": []}) for text in texts]
+    spacy.util.fix_random_seed(0)
+    nlp.initialize(lambda: examples)
+    softmax = nlp.get_pipe("ner").model.get_ref("softmax")  # random, as in `pipelines`
+    softmax.set_param("W", np.random.default_rng(0).normal(0, 0.5, softmax.get_param("W").shape).astype("float32"))
+    hf_model = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    shapes: list[tuple[int, int]] = []
+    hf_model.register_forward_pre_hook(
+        lambda _m, _a, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    losses: dict = {}
+    nlp.update(examples, drop=0.0, losses=losses, sgd=False)  # sgd=False: the gradients stay in .grad
+    return losses, {name: p.grad for name, p in hf_model.named_parameters() if p.grad is not None}, shapes
+
+
+def test_training_in_buckets_gives_the_losses_and_gradients_of_the_padded_batch(encoder_dir, texts):
+    padded_losses, padded_grads, padded_shapes = one_update(
+        encoder_dir, texts[:6], "spacy-transformers.TransformerModel.v3"
+    )
+    losses, grads, shapes = one_update(encoder_dir, texts[:6], "pt_legal_ner.TransformerModel.v1")
+    assert len(padded_shapes) == 1 and len(shapes) > 3  # one padded batch, against a bucket per length
+    assert sum(rows for rows, _ in shapes) == padded_shapes[0][0]
+    assert sum(rows * width for rows, width in shapes) < 0.8 * padded_shapes[0][0] * padded_shapes[0][1]
+    assert losses == pytest.approx(padded_losses, rel=1e-5) and losses["transformer"] > 0
+    assert grads.keys() == padded_grads.keys() and len(grads) > 100
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, padded_grads[name], rtol=1e-4, atol=1e-3, msg=name)
+    assert padded_grads["embeddings.word_embeddings.weight"].abs().sum() > 0
