@@ -2,7 +2,7 @@
 without attention dropout, side by side.
 
     python -m scripts.benchmarks.benchmark_train_step configs/legal_ner_trf.cfg corpus/train.spacy \
-        --encoder assets/encoders/e5-small-enpt
+        --encoder assets/encoders/e5-small-enpt --output metrics/benchmark_train_step.txt
 
 Each variant is the config's pipeline with one override, initialized with the same seed, and
 trained with the config's optimizer (``nlp.update``, dropout 0.1) on the same LeNER-Br batches
@@ -20,10 +20,14 @@ split, the word pieces the encoder computes in each way against the real ones.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from pathlib import Path
 
 import typer
+
+from pt_legal_ner.atomic import write_text_atomic
+from scripts.provenance import git_commit, hardware
 
 
 def padded_pieces(nlp, batches: list[list]) -> tuple[int, int, int]:
@@ -58,8 +62,9 @@ def main(
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     corpus: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .spacy training corpus"),
     encoder: str = typer.Option(...),
-    batches: int = typer.Option(3, min=1, help="training steps per round"),
+    batches: int = typer.Option(6, min=1, help="training steps per round"),
     rounds: int = typer.Option(2, min=1),
+    output: Path | None = typer.Option(None, help="also write the figures here, with command, hardware and commit"),
 ) -> None:
     import spacy
     import torch
@@ -72,6 +77,10 @@ def main(
     docs = list(DocBin().from_disk(corpus).get_docs(blank.vocab))
     random.Random(0).shuffle(docs)
     examples = [Example(blank.make_doc(doc.text), doc) for doc in docs]
+    lines = [
+        f"command: python -m scripts.benchmarks.benchmark_train_step {' '.join(sys.argv[1:])}",
+        f"hardware: {hardware(-1)}; commit: {git_commit()}",
+    ]
     steps = {}
     for name, overrides in VARIANTS.items():
         config = spacy.util.load_config(config_path, overrides={"paths.encoder": encoder, **overrides})
@@ -83,7 +92,7 @@ def main(
         steps[name] = (nlp, optimizer, work[:batches])
         if name == "buckets":
             real, padded, bucketed = padded_pieces(nlp, work)
-            typer.echo(
+            lines.append(
                 f"{len(work)} batches, {real:,} word pieces: the encoder computes {padded / real:.2f}x as many"
                 f" padded to each batch's longest, {bucketed / real:.2f}x in buckets"
             )
@@ -96,9 +105,14 @@ def main(
             best[name] = min(best.get(name, float("inf")), (time.perf_counter() - start) / len(work))
     words = sum(len(e.reference) for e in steps["padded"][2][0])
     threads = torch.get_num_threads()
-    typer.echo(f"{batches} LeNER-Br batches (the first: {words} words), {threads} threads, torch {torch.__version__}")
-    for name, seconds in best.items():
-        typer.echo(f"{name:32s} {seconds:6.2f} s/step  {best['padded'] / seconds:.2f}x")
+    lines.append(
+        f"{batches} steps a round, best of {rounds} rounds (the first batch: {words} words), {threads} threads,"
+        f" torch {torch.__version__}"
+    )
+    lines += [f"{name:32s} {seconds:6.2f} s/step  {best['padded'] / seconds:.2f}x" for name, seconds in best.items()]
+    if output is not None:
+        write_text_atomic(output, "\n".join(lines) + "\n")
+    typer.echo("\n".join(lines))
 
 
 if __name__ == "__main__":
