@@ -156,7 +156,7 @@ def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
     output = BaseModelOutput(last_hidden_state=torch.from_numpy(hidden))
 
     def backprop(d_output):
-        raise ValueError("the bucketed CPU path is for inference only")
+        raise ValueError("this output came from inference (is_train=False): it has no backward pass")
 
     return output, backprop
 
