@@ -28,6 +28,8 @@ from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate, enti
 from pt_legal_ner.atomic import write_text_atomic
 from pt_legal_ner.inputs import DEFAULT_PART_SIZE, JSONL_SUFFIXES, open_documents
 from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.limits import DEFAULT_LIMITS, parse_size, with_overrides
+from pt_legal_ner.limits import NAMES as LIMIT_NAMES
 
 MODEL = "pt_legal_ner"
 
@@ -84,7 +86,7 @@ def run_locally(
     import_user_code(args)
     # OUT and the pages may lie inside a folder INPUT: they are not documents
     try:
-        total, documents = open_documents(args.input, args.glob, own_outputs)
+        total, documents = open_documents(args.input, args.glob, own_outputs, args.limit)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -189,6 +191,7 @@ def cmd_annotate_ray(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 max_chars=args.max_chars,
                 glob=args.glob,
+                limits=args.limit,
                 progress=bar,
             )
         except (FileNotFoundError, ValueError) as err:
@@ -226,7 +229,7 @@ class WordsBar(tqdm):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pt_legal_ner.review import export_tasks, read_records
+    from pt_legal_ner.review import MAX_LISTED, export_tasks, read_records
     from pt_legal_ner.review_formats import FormatError, LabelStudio
 
     try:
@@ -244,6 +247,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         f" {summary.errors} records with an error left out){note}",
         file=sys.stderr,
     )
+    for problem in summary.unreadable[:MAX_LISTED]:
+        print(f"left out: {problem}", file=sys.stderr)
+    if len(summary.unreadable) > MAX_LISTED:
+        print(f"... and {len(summary.unreadable) - MAX_LISTED} more lines left out", file=sys.stderr)
     return 0
 
 
@@ -336,18 +343,20 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 def byte_size(value: str) -> int:
     """'2GiB', '1500MiB', '512MB' or a number of bytes."""
-    units = {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "b": 1}
-    text = value.strip().lower()
-    for unit, factor in units.items():
-        if text.endswith(unit):
-            try:
-                return int(float(text[: -len(unit)]) * factor)
-            except ValueError:
-                break
     try:
-        return int(text)
+        return parse_size(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 2GiB, 1500MiB)") from None
+
+
+class LimitAction(argparse.Action):
+    """--limit NAME=VALUE, repeatable: each one changes the Limits in ``dest``."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        try:
+            setattr(namespace, self.dest, with_overrides(getattr(namespace, self.dest), [value]))
+        except ValueError as err:
+            parser.error(str(err))
 
 
 def positive_int(value: str) -> int:
@@ -394,6 +403,15 @@ def add_reading_args(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--code", metavar="FILE", help="Python file to import first (custom components), also in Ray actors"
+    )
+    defaults = ", ".join(f"{name}={getattr(DEFAULT_LIMITS, name):,}" for name in LIMIT_NAMES)
+    command.add_argument(
+        "--limit",
+        action=LimitAction,
+        default=DEFAULT_LIMITS,
+        metavar="NAME=VALUE",
+        help="raise or lower a limit on one document (repeatable; sizes take KiB/MiB/GiB). A document over one"
+        f" gets an error line naming it. Defaults: {defaults}",
     )
 
 

@@ -184,6 +184,19 @@ def make_record(slot: Slot) -> dict[str, Any]:
     return record
 
 
+def finished(slot: Slot, html: bool) -> tuple[dict[str, Any], str | None]:
+    """A finished document's record and its displaCy page (if ``html``); any failure in making
+    them is the document's error record."""
+    try:
+        record = make_record(slot)
+        json.dumps(record)  # what the writer will do: fail here, for this document only
+        return record, render_page(record) if html and record["error"] is None else None
+    except Exception as err:
+        document = slot.document
+        reason = f"its record could not be made: {type(err).__name__}: {err}"
+        return make_record(Slot(Document(document.id, fields=document.fields, error=reason), 0)), None
+
+
 def annotate(
     nlp: Language,
     documents: Iterable[Document],
@@ -205,11 +218,11 @@ def annotate(
     queue: deque[Slot] = deque()
 
     def flush() -> None:
-        # write finished documents in input order
+        # write finished documents in input order; a failure of the output itself stops the run
         while queue and queue[0].remaining == 0:
-            record = make_record(queue.popleft())
-            if record["error"] is None and html_dir is not None:
-                write_text_atomic(html_dir / html_name(record["id"]), render_page(record))
+            record, page = finished(queue.popleft(), html_dir is not None)
+            if page is not None:
+                write_text_atomic(html_dir / html_name(record["id"]), page)
             writer.write(record)
             summary.written += 1
             summary.errors += record["error"] is not None
@@ -233,11 +246,14 @@ def annotate(
 
     def done_piece(slot: Slot, offset: int, length: int, doc: Doc | None, error: Exception | None) -> None:
         slot.remaining -= 1
+        if doc is not None and slot.document.error is None:
+            try:
+                slot.entities.extend(spans_of(doc, offset))
+            except Exception as err:  # the document's error, like a failure in the pipeline
+                error = err
         if error is not None and slot.document.error is None:
             span = f"characters {offset}-{offset + length}"
             slot.document.error = f"pipeline failed on {span}: {type(error).__name__}: {error}"
-        elif doc is not None:
-            slot.entities.extend(spans_of(doc, offset))
         flush()
 
     try:

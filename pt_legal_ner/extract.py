@@ -25,6 +25,8 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 
+from pt_legal_ner.limits import DEFAULT_LIMITS, MIB, LimitExceeded, Limits, check
+
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -39,6 +41,8 @@ EDGE_LINES = 2
 REPEAT_SHARE = 0.6
 CLITICS = {"se", "me", "te", "lhe", "lhes", "nos", "vos", "o", "a", "os", "as", "lo", "la", "los", "las", "no", "na"}
 IMAGE_OBJECT = 3  # FPDF_PAGEOBJ_IMAGE
+# members smaller than this are not held to max_ratio: small XML parts compress very well
+RATIO_FLOOR = MIB
 PDF_HINT = "pip install 'pypdfium2>=4.30'"
 DOCX_HINT = "pip install 'python-docx>=1.1'"
 
@@ -66,8 +70,9 @@ def looks_like_docx(data: bytes) -> bool:
         return False
 
 
-def extract_pdf(data: bytes) -> Extracted:
-    """The text layer of a PDF; raises ExtractionError for an encrypted, damaged or image-only one."""
+def extract_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    """The text layer of a PDF; raises ExtractionError for an encrypted, damaged or image-only one,
+    LimitExceeded past ``limits.max_pages`` or ``max_chars`` (checked page by page)."""
     try:
         import pypdfium2
     except ImportError:
@@ -83,12 +88,17 @@ def extract_pdf(data: bytes) -> Extracted:
             raise ExtractionError("encrypted PDF (it needs a password): decrypt it first (qpdf --decrypt)") from None
         raise ExtractionError(f"damaged PDF ({err})") from None
     try:
-        page_lines, scanned = [], []
+        check("pages", len(pdf), "max_pages", limits)
+        page_lines, scanned, chars = [], [], 0
         for number, page in enumerate(pdf, start=1):
             textpage = page.get_textpage()
             raw = textpage.get_text_range() if textpage.count_chars() else ""
             if not raw.strip() and any(obj.type == IMAGE_OBJECT for obj in page.get_objects()):
                 scanned.append(number)
+            textpage.close()
+            page.close()
+            chars += len(raw)
+            check(f"characters in the first {number} pages", chars, "max_chars", limits)
             page_lines.append(_lines(raw))
     finally:
         pdf.close()
@@ -149,8 +159,9 @@ def _join_hyphenated(text: str) -> str:
     return "".join(out)
 
 
-def extract_docx(data: bytes) -> Extracted:
-    """The body text of a DOCX; raises ExtractionError for an encrypted or damaged one."""
+def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    """The body text of a DOCX; raises ExtractionError for an encrypted or damaged one,
+    LimitExceeded for an archive over ``limits`` (checked before anything is inflated)."""
     if data.startswith(OLE_MAGIC):
         raise ExtractionError("encrypted DOCX (Word keeps those in an OLE container): save it without a password")
     try:
@@ -158,14 +169,38 @@ def extract_docx(data: bytes) -> Extracted:
         from docx.table import Table
     except ImportError:
         raise ExtractionError(f"reading DOCX needs python-docx: {DOCX_HINT}") from None
+    check_archive(data, limits)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+        blocks = []
+        for block in document.iter_inner_content():
+            blocks.append(_table_text(block) if isinstance(block, Table) else block.text)
+    except (LimitExceeded, MemoryError):
+        raise
+    except Exception as err:  # zipfile's, lxml's and python-docx's own errors alike
+        raise ExtractionError(f"damaged DOCX ({type(err).__name__}: {err})") from None
+    text = "\n".join(blocks)
+    check("characters", len(text), "max_chars", limits)
+    return Extracted(text)
+
+
+def check_archive(data: bytes, limits: Limits) -> None:
+    """Refuse a ZIP whose members, as its directory declares them, are too many or inflate too far.
+
+    The declared sizes can be trusted: Python's zipfile stops inflating a member at its declared
+    size, and a member that would inflate further fails its CRC check (damaged DOCX).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:
         raise ExtractionError(f"damaged DOCX ({err})") from None
-    blocks = []
-    for block in document.iter_inner_content():
-        blocks.append(_table_text(block) if isinstance(block, Table) else block.text)
-    return Extracted("\n".join(blocks))
+    check("members in the archive", len(members), "max_parts", limits)
+    check("bytes inflated", sum(m.file_size for m in members), "max_inflated", limits)
+    for member in members:
+        if member.file_size >= RATIO_FLOOR:
+            ratio = member.file_size // max(member.compress_size, 1)
+            check(f"inflation ratio of {member.filename}", ratio, "max_ratio", limits)
 
 
 def _table_text(table) -> str:

@@ -17,12 +17,14 @@ URIs (``file://``, ``s3://``, ...) are read through pyarrow's filesystems.
 # spacy.util.import_file, which `spacy package --code` runs on each module
 import fnmatch
 import json
+import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from pt_legal_ner.documents import Document, document_from_bytes, read_jsonl, read_stdin
+from pt_legal_ner.documents import Document, bounded_lines, document_from_bytes, read_jsonl, read_stdin
+from pt_legal_ner.limits import DEFAULT_LIMITS, LimitExceeded, Limits
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -62,11 +64,15 @@ def kind_of(name: str) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One input file: its format, where it is, and the name its document ids start with."""
+    """One input file: its format, where it is, and the name its document ids start with.
+
+    A file that cannot be planned (damaged Parquet, no text column, unreadable) is one
+    document of kind "error" whose record says why."""
 
     kind: str
     location: str
     name: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,16 @@ def _uri_entries(uri: str, glob: str) -> list[Entry]:
     return sorted(found, key=lambda e: e.name)
 
 
-def plan(inputs: Iterable[str], part_size: int, glob: str = "**/*", skip: Iterable[Path] = ()) -> Plan:
-    """List the inputs and cut their documents into parts of at most ``part_size``."""
+def plan(
+    inputs: Iterable[str],
+    part_size: int,
+    glob: str = "**/*",
+    skip: Iterable[Path] = (),
+    limits: Limits = DEFAULT_LIMITS,
+) -> Plan:
+    """List the inputs and cut their documents into parts of at most ``part_size``.
+
+    A JSONL line over ``limits.max_bytes`` counts as a document (its record says why it is not read)."""
     entries = list_entries(inputs, glob, skip)
     parts: list[list[Slice]] = [[]]
     filled = 0
@@ -171,35 +185,46 @@ def plan(inputs: Iterable[str], part_size: int, glob: str = "**/*", skip: Iterab
     for number, entry in enumerate(entries):
         if entry.kind == "text":
             add(number, 0, 1)
-        elif entry.kind == "jsonl":
-            for start, count, offset, line in _jsonl_cuts(entry, part_size, lambda: part_size - filled):
+            continue
+        try:
+            if entry.kind == "jsonl":
+                cuts = list(_jsonl_cuts(entry, part_size, lambda: part_size - filled, limits))
+            else:
+                rows = _parquet_rows(entry)
+        except Exception as err:  # the file's own error line, not the run's end
+            reason = str(err) if isinstance(err, ValueError) else f"cannot be read ({type(err).__name__}: {err})"
+            entries[number] = replace(entry, kind="error", error=reason)
+            add(number, 0, 1)
+            continue
+        if entry.kind == "jsonl":
+            for start, count, offset, line in cuts:
                 add(number, start, count, offset, line)
-        else:
-            rows, start = _parquet_rows(entry), 0
-            while start < rows:
-                room = part_size - filled if filled < part_size else part_size
-                count = min(room, rows - start)
-                add(number, start, count)
-                start += count
+            continue
+        start = 0
+        while start < rows:
+            room = part_size - filled if filled < part_size else part_size
+            count = min(room, rows - start)
+            add(number, start, count)
+            start += count
     parts = [part for part in parts if part]
     return Plan(entries, parts, sum(s.count for part in parts for s in part))
 
 
-def _jsonl_cuts(entry: Entry, part_size: int, room) -> Iterator[tuple[int, int, int, int]]:
+def _jsonl_cuts(entry: Entry, part_size: int, room, limits: Limits) -> Iterator[tuple[int, int, int, int]]:
     """(start, count, byte offset, line number) of the runs of non-blank lines that fill the parts."""
     start = count = offset = first_line = 0
     position = 0
     limit = room() or part_size
     with open_binary(entry.location) as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
+        for number, (raw, size) in enumerate(bounded_lines(f, limits.max_bytes), start=1):
+            if raw is None or raw.strip():
                 if count == 0:
                     offset, first_line = position, number
                 count += 1
                 if count == limit:
                     yield start, count, offset, first_line
                     start, count, limit = start + count, 0, part_size
-            position += len(raw)
+            position += size
     if count:
         yield start, count, offset, first_line
 
@@ -210,7 +235,7 @@ def _parquet_rows(entry: Entry) -> int:
         meta = parquet.ParquetFile(f).metadata
         names = meta.schema.names
         if TEXT_COLUMN not in names:
-            raise ValueError(f"{entry.location}: no {TEXT_COLUMN!r} column (columns: {', '.join(names)})")
+            raise ValueError(f"no {TEXT_COLUMN!r} column (columns: {', '.join(names)})")
         return meta.num_rows
 
 
@@ -222,39 +247,62 @@ def _parquet_module(location: str):
     return pyarrow.parquet
 
 
-def read_part(entries: list[Entry], part: list[Slice]) -> Iterator[Document]:
+def read_part(entries: list[Entry], part: list[Slice], limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
     for piece in part:
-        yield from read_slice(entries[piece.entry], piece)
+        yield from read_slice(entries[piece.entry], piece, limits)
 
 
-def read_plan(plan_: Plan) -> Iterator[Document]:
+def read_plan(plan_: Plan, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
     for part in plan_.parts:
-        yield from read_part(plan_.entries, part)
+        yield from read_part(plan_.entries, part, limits)
 
 
-def read_slice(entry: Entry, piece: Slice) -> Iterator[Document]:
-    if entry.kind == "text":
-        yield _read_text(entry)
-    elif entry.kind == "jsonl":
-        yield from _read_jsonl_slice(entry, piece)
-    else:
-        yield from _read_parquet_slice(entry, piece)
+def read_slice(entry: Entry, piece: Slice, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
+    """The slice's documents; a failure of the file itself (gone, unreadable since the plan)
+    ends the slice with one error document instead of ending the run."""
+    if entry.kind == "error":
+        yield Document(entry.name, error=f"{entry.location}: {entry.error}")
+        return
+    readers = {"text": _read_text, "jsonl": _read_jsonl_slice, "parquet": _read_parquet_slice}
+    done = 0
+    try:
+        for document in readers[entry.kind](entry, piece, limits):
+            done += 1
+            yield document
+    except Exception as err:
+        first = entry.name if entry.kind == "text" else f"{entry.name}:{piece.start + done + 1}"
+        yield Document(first, error=f"{entry.location}: cannot be read ({type(err).__name__}: {err})")
 
 
-def _read_text(entry: Entry) -> Document:
+def _read_text(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
     try:
         with open_binary(entry.location) as f:
-            data = f.read()
+            size = _size(f)
+            if size is not None and size > limits.max_bytes:
+                error = LimitExceeded("bytes", size, "max_bytes", limits)
+                yield Document(entry.name, error=f"{entry.location}: {error}")
+                return
+            data = f.read(limits.max_bytes + 1)  # a stream of unknown size: read no further
     except (OSError, ValueError) as err:
-        return Document(entry.name, error=f"{entry.location}: {err}")
-    return document_from_bytes(entry.name, data, entry.location)
+        yield Document(entry.name, error=f"{entry.location}: {err}")
+        return
+    yield document_from_bytes(entry.name, data, entry.location, limits)
 
 
-def _read_jsonl_slice(entry: Entry, piece: Slice) -> Iterator[Document]:
+def _size(f: IO[bytes]) -> int | None:
+    """The size of an open file (local or pyarrow), None when it cannot be known before reading."""
+    try:
+        return f.size() if hasattr(f, "size") else os.fstat(f.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _read_jsonl_slice(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
     with open_binary(entry.location) as f:
         f.seek(piece.offset)
         done = 0
-        for document in read_jsonl(f, entry.location, first_number=piece.line):
+        lines = bounded_lines(f, limits.max_bytes)
+        for document in read_jsonl(lines, entry.location, first_number=piece.line, limits=limits):
             document.id = f"{entry.name}:{document.id}"
             yield document
             done += 1
@@ -262,25 +310,35 @@ def _read_jsonl_slice(entry: Entry, piece: Slice) -> Iterator[Document]:
                 return
 
 
-def _read_parquet_slice(entry: Entry, piece: Slice) -> Iterator[Document]:
+def _read_parquet_slice(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
     parquet = _parquet_module(entry.location)
+    numbers = range(piece.start + 1, piece.start + piece.count + 1)
     with open_binary(entry.location) as f:
-        table = _rows(parquet.ParquetFile(f), piece.start, piece.count)
-    for i, row in enumerate(table.to_pylist()):
-        number = piece.start + i + 1
+        parquet_file = parquet.ParquetFile(f)
+        groups, first_row = _row_groups(parquet_file.metadata, piece.start, piece.count)
+        size = max(parquet_file.metadata.row_group(g).total_byte_size for g in groups)
+        if size > limits.max_bytes:
+            error = LimitExceeded("bytes in its row group", size, "max_bytes", limits)
+            for number in numbers:
+                yield Document(f"{entry.name}:{number}", error=f"{entry.location} row {number}: {error}")
+            return
+        table = parquet_file.read_row_groups(groups).slice(piece.start - first_row, piece.count)
+    for number, row in zip(numbers, table.to_pylist(), strict=True):
         doc_id = f"{entry.name}:{number}"
         text = row.pop(TEXT_COLUMN)
         fields = json.loads(json.dumps(row, default=str))  # dates, decimals: as JSON writes them
         if not isinstance(text, str):
             problem = f"no {TEXT_COLUMN!r}" if text is None else f"{TEXT_COLUMN!r} is {type(text).__name__}"
-            yield Document(doc_id, fields=fields, error=f"{entry.location} row {number}: {problem}")
+        elif len(text) > limits.max_chars:
+            problem = str(LimitExceeded("characters", len(text), "max_chars", limits))
         else:
             yield Document(doc_id, text=text, fields=fields)
+            continue
+        yield Document(doc_id, fields=fields, error=f"{entry.location} row {number}: {problem}")
 
 
-def _rows(parquet_file, start: int, count: int):
-    """Rows ``start .. start+count-1``, reading only the row groups that hold them."""
-    meta = parquet_file.metadata
+def _row_groups(meta, start: int, count: int) -> tuple[list[int], int]:
+    """The row groups that hold rows ``start .. start+count-1``, and the first row of the first."""
     groups, first_row, row = [], None, 0
     for group in range(meta.num_row_groups):
         n = meta.row_group(group).num_rows
@@ -288,17 +346,16 @@ def _rows(parquet_file, start: int, count: int):
             groups.append(group)
             first_row = row if first_row is None else first_row
         row += n
-    table = parquet_file.read_row_groups(groups)
-    return table.slice(start - (first_row or 0), count)
+    return groups, first_row or 0
 
 
 def open_documents(
-    inputs: list[str], glob: str = "**/*", skip: Iterable[Path] = ()
+    inputs: list[str], glob: str = "**/*", skip: Iterable[Path] = (), limits: Limits = DEFAULT_LIMITS
 ) -> tuple[int | None, Iterator[Document]]:
     """The documents of the INPUTs in order, and how many there are (None for stdin, "-")."""
     if list(inputs) == ["-"]:
-        return None, read_stdin()
+        return None, read_stdin(limits)
     if "-" in inputs:
         raise ValueError("stdin (-) cannot be combined with other inputs")
-    whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip)
-    return whole.total, read_plan(whole)
+    whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip, limits)
+    return whole.total, read_plan(whole, limits)

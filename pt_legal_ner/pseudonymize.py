@@ -135,14 +135,19 @@ class PseudonymizingWriter:
         self.replaced = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        if record["error"] is not None:
-            self.out.write({"id": record["id"], "text": None, "replacements": None, "error": record["error"]})
+        error = record["error"]
+        if error is None:
+            try:  # a failure here is this document's error line; one of the outputs stops the run
+                result = pseudonymize(record["text"], record["entities"], self.labels, self.style, self.propagate)
+                page = review_page(record["id"], record["text"], result, self.review_below) if self.review_dir else None
+            except Exception as err:
+                error = f"pseudonymizing failed: {type(err).__name__}: {err}"
+        if error is not None:
+            self.out.write({"id": record["id"], "text": None, "replacements": None, "error": error})
             return
-        result = pseudonymize(record["text"], record["entities"], self.labels, self.style, self.propagate)
         if self.mapping is not None:
             self.mapping.write({"id": record["id"], "entities": result.mapping})
-        if self.review_dir is not None:
-            page = review_page(record["id"], record["text"], result, self.review_below)
+        if page is not None:
             write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE)
         self.out.write({"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None})
         self.replaced += len(result.replacements)

@@ -23,6 +23,7 @@ from typing import Any
 
 from pt_legal_ner.annotate import MAX_CHUNK_CHARS, Progress, Summary
 from pt_legal_ner.inputs import Entry, Slice, plan
+from pt_legal_ner.limits import DEFAULT_LIMITS, Limits
 from pt_legal_ner.parts import OutputDir
 
 RAY_HINT = "pip install 'ray[data]>=2.60'"
@@ -46,6 +47,7 @@ class PartAnnotator:
         compress: bool,
         batch_size: int,
         max_chars: int,
+        limits: dict,
     ) -> None:
         import spacy
         import torch
@@ -62,6 +64,7 @@ class PartAnnotator:
         self.out = OutputDir(out, compress)
         self.batch_size = batch_size
         self.max_chars = max_chars
+        self.limits = Limits(**limits)
 
     def __call__(self, batch: dict) -> dict:
         rows: dict[str, list] = {k: [] for k in PART_ROW}
@@ -80,7 +83,9 @@ class PartAnnotator:
         started = time.time()
         summary = Summary()
         if not self.out.has(number):  # a retry of a part another attempt finished
-            documents = (doc for entry, piece in spec for doc in read_slice(Entry(**entry), Slice(**piece)))
+            documents = (
+                doc for entry, piece in spec for doc in read_slice(Entry(**entry), Slice(**piece), self.limits)
+            )
             writer = self.out.open_part(number)
             try:
                 summary = annotate(self.nlp, documents, writer, batch_size=self.batch_size, max_chars=self.max_chars)
@@ -132,6 +137,7 @@ def annotate_on_ray(
     batch_size: int = 16,
     max_chars: int = MAX_CHUNK_CHARS,
     glob: str = "**/*",
+    limits: Limits = DEFAULT_LIMITS,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Annotate INPUTs into parts in ``out`` on the Ray cluster at ``address`` ("local": start one here)."""
@@ -141,7 +147,7 @@ def annotate_on_ray(
         raise ValueError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
     check_model(model)
     output = OutputDir(out, compress)
-    the_plan = plan(inputs, part_size, glob, skip=[output.path])
+    the_plan = plan(inputs, part_size, glob, skip=[output.path], limits=limits)
     settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars}
     output.check_plan({"settings": settings, **the_plan.describe()})
     output.clean_temporary()  # left by killed attempts of an earlier run; none is running now
@@ -180,6 +186,7 @@ def annotate_on_ray(
                     "compress": compress,
                     "batch_size": batch_size,
                     "max_chars": max_chars,
+                    "limits": asdict(limits),
                 },
                 batch_size=1,
                 batch_format="numpy",

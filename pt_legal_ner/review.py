@@ -10,7 +10,7 @@ file, record and span of each problem.
 # spacy.util.import_file, which `spacy package --code` runs on each module
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from pt_legal_ner.atomic import write_bytes_atomic
+from pt_legal_ner.documents import bounded_lines
+from pt_legal_ner.limits import DEFAULT_LIMITS, LimitExceeded
 from pt_legal_ner.parts import open_jsonl, part_files
 from pt_legal_ner.review_formats import FORMATS, FormatError, Reviewed, read_items
 
@@ -27,21 +29,37 @@ MAX_LISTED = 20
 
 
 def read_records(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, record) of annotate's output: JSONL files, gzip parts, or folders of them (a Ray run)."""
+    """(where, record) of annotate's output: JSONL files, gzip parts, or folders of them (a Ray run).
+
+    A line that is no record (damaged, cut, not UTF-8, over the line limit) comes as a record
+    without an id whose ``error`` says where and why: export leaves it out and counts it.
+    """
     for path in paths:
         for file in part_files(path) if path.is_dir() else [path]:
             with open_jsonl(file) as f:
-                for number, line in enumerate(f, start=1):
-                    if not line.strip():
+                for number, (line, size) in enumerate(bounded_lines(f, DEFAULT_LIMITS.max_bytes), start=1):
+                    if line is not None and not line.strip():
                         continue
                     where = f"{file} line {number}"
                     try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise FormatError(f"{where}: invalid JSON ({err})") from None
-                    if not isinstance(record, dict) or "id" not in record or "entities" not in record:
-                        raise FormatError(f"{where}: not an annotate record (no id and entities)")
+                        record = _record(line, size)
+                    except (ValueError, RecursionError) as err:  # JSON's and UTF-8's errors are ValueErrors
+                        record = {"id": None, "text": None, "entities": None, "error": f"{where}: {err}"}
                     yield where, record
+
+
+def _record(line: bytes | None, size: int) -> dict[str, Any]:
+    if line is None:
+        raise LimitExceeded("bytes in the line", size, "max_bytes", DEFAULT_LIMITS)
+    try:
+        record = json.loads(line)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 ({err})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid JSON ({err})") from None
+    if not isinstance(record, dict) or "id" not in record or "entities" not in record:
+        raise ValueError("not an annotate record (no id and entities)")
+    return record
 
 
 def task_score(spans: list[dict[str, Any]]) -> float:
@@ -55,6 +73,8 @@ class ExportSummary:
     tasks: int = 0
     spans: int = 0
     errors: int = 0
+    # where and why, for records that could not be read or made into a task
+    unreadable: list[str] = field(default_factory=list)
 
 
 def export_tasks(
@@ -68,13 +88,20 @@ def export_tasks(
     keep = set(labels)
     summary = ExportSummary()
     scored = []
-    for _, record in records:
+    for where, record in records:
         if record.get("error") is not None or record.get("text") is None:
             summary.errors += 1
+            if record.get("id") is None:
+                summary.unreadable.append(record.get("error") or f"{where}: no id")
             continue
-        spans = [s for s in record["entities"] or [] if s["label"] in keep]
-        score = task_score(spans)
-        scored.append((score, len(scored), tool.task(record, spans, score, nlp)))
+        try:  # one record that is not as annotate writes it is left out, not the export
+            spans = [s for s in record["entities"] or [] if s["label"] in keep]
+            score = task_score(spans)
+            scored.append((score, len(scored), tool.task(record, spans, score, nlp)))
+        except Exception as err:
+            summary.errors += 1
+            summary.unreadable.append(f"{where}: not an annotate record ({type(err).__name__}: {err})")
+            continue
         summary.spans += len(spans)
     tasks = [task for _, _, task in sorted(scored, key=lambda t: t[:2])]
     summary.tasks = len(tasks)
@@ -115,7 +142,13 @@ def import_corrections(
     docs: list[Doc] = []
     for path in paths:
         for where, item in read_items(path.read_bytes(), str(path)):
-            got = tool.read(item, where)
+            try:
+                got = tool.read(item, where)
+            except FormatError:
+                raise
+            except Exception as err:  # a task that is not the tool's: named like any other problem
+                problems.append(f"{where}: not a {fmt} task ({type(err).__name__}: {err})")
+                continue
             if not got.accepted:
                 summary.rejected += 1
                 continue

@@ -190,7 +190,10 @@ FORMATS = {f.name: f for f in (LabelStudio, Doccano, Prodigy)}
 
 def read_items(data: bytes, origin: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, item) for each task of a tool's file: a JSON list or JSONL, whichever it holds."""
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise FormatError(f"{origin}: not UTF-8 ({err})") from None
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:

@@ -60,10 +60,15 @@ def test_two_inputs_with_the_same_ids_are_refused(tmp_path):
         list_entries([str(tmp_path / "x"), str(tmp_path / "y")])
 
 
-def test_a_parquet_file_without_a_text_column_is_named(tmp_path):
+def test_a_parquet_file_without_a_text_column_or_damaged_is_one_error_record(tmp_path):
     pq.write_table(pa.table({"body": ["a"]}), tmp_path / "x.parquet")
-    with pytest.raises(ValueError, match=r"x.parquet: no 'text' column \(columns: body\)"):
-        plan([str(tmp_path / "x.parquet")], 10)
+    pq.write_table(pa.table({"text": ["b"]}), tmp_path / "y.parquet")
+    (tmp_path / "z.parquet").write_bytes((tmp_path / "y.parquet").read_bytes()[:-20])
+    whole = plan([str(tmp_path)], 10)
+    records = {d.id: d for d in read_plan(whole)}
+    assert whole.total == 3 and set(records) == {"x.parquet", "y.parquet:1", "z.parquet"}
+    assert records["x.parquet"].error == f"{tmp_path / 'x.parquet'}: no 'text' column (columns: body)"
+    assert records["z.parquet"].error.startswith(f"{tmp_path / 'z.parquet'}: ") and records["y.parquet:1"].text == "b"
 
 
 def test_a_missing_uri_is_named(tmp_path):

@@ -358,3 +358,26 @@ def test_installed_annotate_reads_pdf_and_docx_and_the_review_loop_round_trips(w
             for doc in DocBin().from_disk(corpus).get_docs(spacy.blank("pt").vocab)
         }
         assert back == trained, fmt
+
+
+def test_installed_command_line_survives_bombs_and_damaged_files_in_bounded_memory(wheel_python, tmp_path):
+    """The hostile folder of issue 28 through the installed wheel: 1 GiB-inflating DOCX (one run,
+    many paragraphs), billion laughs, a PDF bomb, 60 seeded mutations of a valid PDF and DOCX."""
+    from scripts.benchmarks.hostile_files import hostile_folder
+    from scripts.benchmarks.process_memory import run_measured
+
+    python, env = wheel_python, user_env(tmp_path)
+    folder = tmp_path / "in"
+    hostile_folder(folder, seed=0)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    for command in ("annotate", "pseudonymize"):
+        out = tmp_path / f"{command}.jsonl"
+        cmd = [str(python), "-m", "pt_legal_ner", command, str(folder), "-o", str(out), "--exclude", "llm_fallback"]
+        done, _, peak = run_measured(cmd, 600, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert [r["id"] for r in records] == files
+        errors = {r["id"]: r["error"] for r in records}
+        bombs = ("bomb-one-run.docx", "bomb-paragraphs.docx", "billion-laughs.docx", "bomb.pdf")
+        assert errors["good.txt"] is None and all(errors[bomb] for bomb in bombs)
+        assert peak.total < 2 * 1024**3, f"{command}: peak {peak.total / 2**20:.0f} MiB"

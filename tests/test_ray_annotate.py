@@ -253,3 +253,20 @@ def test_without_ray_the_option_says_how_to_install_it(job, tmp_path):
     )
     done = run([sys.executable, "-c", hide_ray, *ray_command(job, "local", tmp_path / "o")[3:]])
     assert done.returncode == 2 and "pip install 'ray[data]" in done.stderr
+
+
+def test_bombs_and_damaged_files_cost_their_own_records_on_ray_as_on_one_machine(job, cluster, tmp_path):
+    from pt_legal_ner.parts import read_part
+    from scripts.benchmarks.hostile_files import hostile_folder
+
+    folder = tmp_path / "in"
+    hostile_folder(folder, seed=1, mutations={"pdf": 4, "docx": 4})
+    single = tmp_path / "single.jsonl"
+    done = run(annotate_command([str(folder)], single, job["model"]))
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "ray"
+    done = run(annotate_command([str(folder)], out, job["model"], "--ray", cluster.address, "--part-size", "4"))
+    assert done.returncode == 0, done.stderr
+    records = by_id([r for p in sorted(out.glob("part-*.jsonl")) for r in read_part(p)])
+    assert records == by_id(read_jsonl(single)) and len(records) == 13
+    assert "PDF reader died" in records["bomb.pdf"]["error"] and records["good.txt"]["error"] is None
