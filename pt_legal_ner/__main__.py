@@ -12,9 +12,7 @@ python -m pt_legal_ner card
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,12 +22,14 @@ import spacy.util
 from tqdm import tqdm
 
 import pt_legal_ner  # noqa: F401  (registers the components when run from a checkout)
-from pt_legal_ner.annotate import MAX_CHUNK_CHARS, JsonlAppender, annotate, entity_dicts
+from pt_legal_ner.annotate import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS, JsonlAppender, annotate, entity_dicts
 from pt_legal_ner.atomic import write_text_atomic
-from pt_legal_ner.inputs import DEFAULT_PART_SIZE, JSONL_SUFFIXES, open_documents
+from pt_legal_ner.inputs import ALL_FILES, DEFAULT_PART_SIZE, JSONL_SUFFIXES, open_documents
 from pt_legal_ner.labels import LENER_LABELS
 from pt_legal_ner.limits import DEFAULT_LIMITS, parse_size, with_overrides
 from pt_legal_ner.limits import NAMES as LIMIT_NAMES
+from pt_legal_ner.process_setup import quiet_tokenizer_length_warning, return_freed_memory_to_the_os
+from pt_legal_ner.ray_annotate import DEFAULT_MEMORY_PER_WORKER
 
 MODEL = "pt_legal_ner"
 
@@ -41,33 +41,6 @@ def model_dir(model: str) -> Path:
     package = spacy.util.get_package_path(model)
     meta = spacy.util.get_model_meta(package)
     return package / f"{meta['lang']}_{meta['name']}-{meta['version']}"
-
-
-def quiet_tokenizer_length_warning() -> None:
-    """The tokenizer warns that a document is longer than 512 pieces; the transformer reads it
-    in windows, so nothing is lost, and the warning would only alarm."""
-    logging.getLogger("transformers.tokenization_utils_base").addFilter(
-        lambda record: not record.getMessage().startswith("Token indices sequence length")
-    )
-
-
-def return_freed_memory_to_the_os() -> None:
-    """Serve blocks of 1 MiB and more from mmap, so that freeing them gives them back.
-
-    glibc otherwise keeps them in its heap, which the transformer's tensors of varying sizes
-    fragment, so the peak grows with the document: 300 pages peaked at 1,641 MiB against
-    1,227 MiB with this, which cost 1.31 times the time (metrics/benchmark_annotate.txt).
-    A MALLOC_MMAP_THRESHOLD_ set by the user wins, PT_LEGAL_NER_MALLOC=default keeps glibc's
-    behaviour (the benchmark's baseline); a no-op off glibc.
-    """
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or os.environ.get("PT_LEGAL_NER_MALLOC") == "default":
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_mmap_threshold = -3  # glibc's malloc.h
-    libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
 def import_user_code(args: argparse.Namespace) -> None:
@@ -386,7 +359,12 @@ INPUT_HELP = (
 def add_reading_args(command: argparse.ArgumentParser) -> None:
     """What annotate and pseudonymize share: the inputs, the pipeline and its batching."""
     command.add_argument("input", metavar="INPUT", nargs="+")
-    command.add_argument("--batch-size", type=positive_int, default=16, help="texts per nlp.pipe batch (default 16)")
+    command.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"texts per nlp.pipe batch (default {DEFAULT_BATCH_SIZE})",
+    )
     command.add_argument(
         "--n-process", type=nonzero_int, default=1, help="processes for nlp.pipe; -1: all CPUs (default 1)"
     )
@@ -396,7 +374,7 @@ def add_reading_args(command: argparse.ArgumentParser) -> None:
         default=MAX_CHUNK_CHARS,
         help=f"longest piece of a document the pipeline sees at once; bounds memory (default {MAX_CHUNK_CHARS:,})",
     )
-    command.add_argument("--glob", default="**/*", help="files of a folder INPUT to read (default **/*)")
+    command.add_argument("--glob", default=ALL_FILES, help=f"files of a folder INPUT to read (default {ALL_FILES})")
     command.add_argument("--model", default=MODEL, help=f"installed package or pipeline folder (default {MODEL})")
     command.add_argument(
         "--exclude", action="append", default=[], metavar="COMPONENT", help="leave a component out, e.g. llm_fallback"
@@ -515,7 +493,10 @@ def parser() -> argparse.ArgumentParser:
         "--threads-per-worker", type=positive_int, default=1, help="CPUs (torch threads) per actor (default 1)"
     )
     ray.add_argument(
-        "--memory-per-worker", type=byte_size, default="2GiB", help="memory reserved per actor (default 2GiB)"
+        "--memory-per-worker",
+        type=byte_size,
+        default=DEFAULT_MEMORY_PER_WORKER,
+        help=f"memory reserved per actor (default {DEFAULT_MEMORY_PER_WORKER / 1024**3:g}GiB)",
     )
     ray.add_argument(
         "--part-size",

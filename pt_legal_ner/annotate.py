@@ -32,6 +32,8 @@ from pt_legal_ner.render import html_name, render_page
 logger = logging.getLogger("pt_legal_ner")
 register_extensions()
 MAX_CHUNK_CHARS = 10_000
+# texts per nlp.pipe batch: the command line's, the Ray actors' and the Python API's default
+DEFAULT_BATCH_SIZE = 16
 
 
 class Progress(Protocol):
@@ -203,7 +205,7 @@ def annotate(
     out: Path | RecordWriter,
     *,
     html_dir: Path | None = None,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     n_process: int = 1,
     max_chars: int = MAX_CHUNK_CHARS,
     progress: Progress | None = None,

@@ -32,6 +32,8 @@ TEXT_COLUMN = "text"
 # documents per part: a Ray task's unit of work, of retry and of output; ~6 min of one
 # thread for 100 LeNER-Br-sized decisions (3,800 words each)
 DEFAULT_PART_SIZE = 100
+# every file under a folder INPUT (hidden ones aside)
+ALL_FILES = "**/*"
 PYARROW_HINT = "pip install pyarrow (Ray installs it: pip install 'ray[data]>=2.60')"
 
 
@@ -94,13 +96,12 @@ class Plan:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description: two runs with the same description write the same parts."""
-        return {
-            "entries": [asdict(e) for e in self.entries],
-            "parts": [[asdict(s) for s in part] for part in self.parts],
-        }
+        # an entry's error only when it has one, so that plans written before it existed still match
+        entries = [{k: v for k, v in asdict(e).items() if k != "error" or v is not None} for e in self.entries]
+        return {"entries": entries, "parts": [[asdict(s) for s in part] for part in self.parts]}
 
 
-def list_entries(inputs: Iterable[str], glob: str = "**/*", skip: Iterable[Path] = ()) -> list[Entry]:
+def list_entries(inputs: Iterable[str], glob: str = ALL_FILES, skip: Iterable[Path] = ()) -> list[Entry]:
     """The files of every INPUT, in order; raises FileNotFoundError naming a missing one and
     ValueError when two inputs would give the same ids."""
     entries: list[Entry] = []
@@ -155,7 +156,7 @@ def _uri_entries(uri: str, glob: str) -> list[Entry]:
         rel = PurePosixPath(item.path).relative_to(PurePosixPath(root)).as_posix()
         if item.type != fs.FileType.File or any(part.startswith(".") for part in rel.split("/")):
             continue
-        if glob in ("**/*", "*") or fnmatch.fnmatch(rel, glob):
+        if glob in (ALL_FILES, "*") or fnmatch.fnmatch(rel, glob):
             found.append(Entry(kind_of(rel), prefix + rel, rel))
     return sorted(found, key=lambda e: e.name)
 
@@ -163,7 +164,7 @@ def _uri_entries(uri: str, glob: str) -> list[Entry]:
 def plan(
     inputs: Iterable[str],
     part_size: int,
-    glob: str = "**/*",
+    glob: str = ALL_FILES,
     skip: Iterable[Path] = (),
     limits: Limits = DEFAULT_LIMITS,
 ) -> Plan:
@@ -350,7 +351,7 @@ def _row_groups(meta, start: int, count: int) -> tuple[list[int], int]:
 
 
 def open_documents(
-    inputs: list[str], glob: str = "**/*", skip: Iterable[Path] = (), limits: Limits = DEFAULT_LIMITS
+    inputs: list[str], glob: str = ALL_FILES, skip: Iterable[Path] = (), limits: Limits = DEFAULT_LIMITS
 ) -> tuple[int | None, Iterator[Document]]:
     """The documents of the INPUTs in order, and how many there are (None for stdin, "-")."""
     if list(inputs) == ["-"]:

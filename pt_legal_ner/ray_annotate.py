@@ -21,8 +21,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pt_legal_ner.annotate import MAX_CHUNK_CHARS, Progress, Summary
-from pt_legal_ner.inputs import Entry, Slice, plan
+from pt_legal_ner.annotate import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS, Progress, Summary
+from pt_legal_ner.inputs import ALL_FILES, Entry, Slice, plan
 from pt_legal_ner.limits import DEFAULT_LIMITS, Limits
 from pt_legal_ner.parts import OutputDir
 
@@ -56,7 +56,7 @@ class PartAnnotator:
         if code:
             spacy.util.import_file("annotate_code", code)
         import pt_legal_ner  # noqa: F401  (registers the components)
-        from pt_legal_ner.__main__ import quiet_tokenizer_length_warning, return_freed_memory_to_the_os
+        from pt_legal_ner.process_setup import quiet_tokenizer_length_warning, return_freed_memory_to_the_os
 
         quiet_tokenizer_length_warning()
         return_freed_memory_to_the_os()
@@ -134,9 +134,9 @@ def annotate_on_ray(
     model: str,
     exclude: list[str] = (),
     code: str | None = None,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_chars: int = MAX_CHUNK_CHARS,
-    glob: str = "**/*",
+    glob: str = ALL_FILES,
     limits: Limits = DEFAULT_LIMITS,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
