@@ -31,7 +31,7 @@ FRAME = struct.Struct("<Q")
 # the child: the package folder as a bare namespace, so its __init__ (spaCy, torch) never runs;
 # the folder of the interpreter's working directory ("" for -c) is dropped from sys.path
 BOOT = (
-    "import sys, types; sys.path.pop(0); package = types.ModuleType('pt_legal_ner');"
+    "import sys, types; sys.path[:] = [p for p in sys.path if p]; package = types.ModuleType('pt_legal_ner');"
     " package.__path__ = [sys.argv[1]]; sys.modules['pt_legal_ner'] = package;"
     " from pt_legal_ner.reader_process import serve; serve()"
 )
@@ -156,7 +156,10 @@ def shared_reader() -> ReaderProcess:
 
 def serve() -> None:
     """The child's loop: one request at a time until stdin closes."""
-    import resource
+    try:
+        import resource
+    except ImportError:  # not POSIX: the reader is still apart, not capped
+        resource = None
 
     from pt_legal_ner.extract import ExtractionError, extract_docx, extract_pdf, looks_like_docx
     from pt_legal_ner.limits import LimitExceeded
@@ -164,15 +167,19 @@ def serve() -> None:
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what a library prints goes to stderr, never into the replies
-    hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+    hard = resource.getrlimit(resource.RLIMIT_DATA)[1] if resource else None
     while True:
         header = _read_exactly(requests, FRAME.size)
         if header is None:
             return
         kind, limits = pickle.loads(requests.read(FRAME.unpack(header)[0]))
         data = _read_exactly(requests, FRAME.unpack(_read_exactly(requests, FRAME.size))[0])
-        cap = limits.max_read_memory if hard == resource.RLIM_INFINITY else min(limits.max_read_memory, hard)
-        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+        if resource is not None:
+            cap = limits.max_read_memory if hard == resource.RLIM_INFINITY else min(limits.max_read_memory, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+            except (ValueError, OSError):  # a system that will not cap: still apart, still timed
+                pass
         try:
             if kind == "pdf":
                 reply = ("ok", extract_pdf(data, limits))
