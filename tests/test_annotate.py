@@ -10,10 +10,10 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from pt_legal_ner.annotate import JsonlAppender, annotate, split_text
-from pt_legal_ner.documents import Document
-from pt_legal_ner.inputs import open_documents
-from pt_legal_ner.render import html_name
+from pt_legal_ner.annotation.records import JsonlAppender, annotate, split_text
+from pt_legal_ner.annotation.render import html_name
+from pt_legal_ner.io.documents import Document
+from pt_legal_ner.io.inputs import open_documents
 from tests.conftest import ROOT
 from tests.ray_components import explode_on_boom  # noqa: F401  (registers the component)
 

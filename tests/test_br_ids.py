@@ -2,7 +2,7 @@
 
 import pytest
 
-from pt_legal_ner.br_ids import cnj_check_digits, cnj_valid, cnpj_valid, cpf_valid, normalize
+from pt_legal_ner.privacy.br_ids import cnj_check_digits, cnj_valid, cnpj_valid, cpf_valid, normalize
 
 # published examples: the CPF and CNPJ of validator documentation, Receita Federal's example of
 # the alphanumeric CNPJ, and the CNJ number of Business::BR::CNJ's documentation

@@ -10,7 +10,7 @@ from spacy.util import registry
 from thinc.api import Config
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.optimizers import PartwiseAdam
+from pt_legal_ner.components.optimizers import PartwiseAdam
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "configs" / "legal_ner_trf.cfg"

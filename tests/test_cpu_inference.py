@@ -17,8 +17,8 @@ from spacy.training import Example
 from thinc.api import Config
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.encoder_runtime import OnnxInt8Encoder, TorchEncoder, make_cpu_encoder
-from pt_legal_ner.transformer_model import INT8_GRAPH, buckets
+from pt_legal_ner.components.encoder_runtime import OnnxInt8Encoder, TorchEncoder, make_cpu_encoder
+from pt_legal_ner.components.transformer_model import INT8_GRAPH, buckets
 from scripts.packaging.quantize_encoder import build, cpu_overrides
 from tests.conftest import ROOT
 

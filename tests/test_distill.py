@@ -15,7 +15,7 @@ from spacy.training import Example
 from thinc.api import SequenceCategoricalCrossentropy
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.soft_tags import get_soft_tags, mixed_loss, set_soft_tags, soft_targets
+from pt_legal_ner.components.soft_tags import get_soft_tags, mixed_loss, set_soft_tags, soft_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 TAGS = ["O", "B-LOCAL", "I-LOCAL", "B-PESSOA", "I-PESSOA"]
@@ -193,9 +193,9 @@ def test_spacy_training_reads_the_soft_tags_through_the_corpus_reader(soft_corpu
     # corrupt one doc's stored tokenization: the reader must hand the soft tags to the loss, which refuses
     docs = list(DocBin().from_disk(root / "soft.spacy").get_docs(spacy.blank("pt").vocab))
     for doc in docs:
-        stored = dict(doc.user_data["pt_legal_ner.soft_tags"])
+        stored = dict(doc.user_data["pt_legal_ner.components.soft_tags"])
         stored["starts"] = [stored["starts"][0], stored["starts"][1] + 1, *stored["starts"][2:]]
-        doc.user_data["pt_legal_ner.soft_tags"] = stored
+        doc.user_data["pt_legal_ner.components.soft_tags"] = stored
     DocBin(docs=docs, store_user_data=True).to_disk(root / "bad.spacy")
     bad = train(root, soft_corpus["encoder"], root / "bad.spacy", root / "bad_student")
     assert bad.returncode != 0 and "another tokenization" in bad.stderr

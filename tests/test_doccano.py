@@ -22,7 +22,7 @@ import zipfile
 import pytest
 import spacy
 
-from pt_legal_ner.review import export_tasks, import_corrections
+from pt_legal_ner.review.loop import export_tasks, import_corrections
 from tests.test_review import LENER, TEXTS, expected, records, spans_of
 
 URL = os.environ.get("DOCCANO_URL")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pt_legal_ner.documents import DocumentError, decode_text
-from pt_legal_ner.inputs import open_documents
+from pt_legal_ner.io.documents import DocumentError, decode_text
+from pt_legal_ner.io.inputs import open_documents
 
 TEXT = "Decisão do Tribunal de Justiça de São Paulo, em Brasília, 12 de março de 2015 — ação nº 1."
 

@@ -1,6 +1,6 @@
 """The generated identifier set: every planted identifier found, and its figures from the finder itself."""
 
-from pt_legal_ner.id_patterns import LABELS
+from pt_legal_ner.privacy.patterns import LABELS
 from scripts.evaluation.evaluate_ids import generated_set, markdown, score
 
 

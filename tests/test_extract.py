@@ -3,9 +3,9 @@
 import pytest
 from office_files import HEADER, docx_bytes, pdf_bytes
 
-from pt_legal_ner.documents import document_from_bytes
-from pt_legal_ner.extract import ExtractionError, extract_docx, extract_pdf
-from pt_legal_ner.inputs import open_documents
+from pt_legal_ner.io.documents import document_from_bytes
+from pt_legal_ner.io.extract import ExtractionError, extract_docx, extract_pdf
+from pt_legal_ner.io.inputs import open_documents
 
 PAGES = [
     ["Vistos.", "O Ministro JOÃO DA SILVA julgou o pro-", "cesso em Brasília, em 12 de março de 2015."],
@@ -102,7 +102,7 @@ def test_annotate_records_carry_the_extracted_text_its_pages_and_what_was_left_o
 
     import spacy
 
-    from pt_legal_ner.annotate import annotate
+    from pt_legal_ner.annotation.records import annotate
 
     nlp = spacy.blank("pt")
     nlp.add_pipe("entity_ruler").add_patterns([{"label": "PESSOA", "pattern": "JOÃO DA SILVA"}])
@@ -123,7 +123,7 @@ def test_a_pdf_on_stdin_is_read_as_a_pdf(monkeypatch):
     import io
     import sys
 
-    from pt_legal_ner.documents import read_stdin
+    from pt_legal_ner.io.documents import read_stdin
 
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pdf_bytes(PAGES))))
     (document,) = read_stdin()

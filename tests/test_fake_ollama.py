@@ -8,8 +8,8 @@ import openai
 import pytest
 from ollama._client import _parse_host
 
-from pt_legal_ner.llm_ollama import OllamaChat, parse_host
-from pt_legal_ner.llm_openai import OpenAICompatibleChat
+from pt_legal_ner.llm.ollama import OllamaChat, parse_host
+from pt_legal_ner.llm.openai import OpenAICompatibleChat
 from tests.fake_ollama import FakeOllama
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import spacy
 
-from pt_legal_ner.annotate import annotate
-from pt_legal_ner.documents import Document, bounded_lines, document_from_bytes, read_jsonl
-from pt_legal_ner.inputs import open_documents, plan
-from pt_legal_ner.limits import DEFAULT_LIMITS, Limits, with_overrides
-from pt_legal_ner.reader_process import ReaderProcess
+from pt_legal_ner.annotation.records import annotate
+from pt_legal_ner.io.documents import Document, bounded_lines, document_from_bytes, read_jsonl
+from pt_legal_ner.io.inputs import open_documents, plan
+from pt_legal_ner.io.limits import DEFAULT_LIMITS, Limits, with_overrides
+from pt_legal_ner.io.reader_process import ReaderProcess
 from scripts.benchmarks.hostile_files import (
     GOOD_TEXT,
     docx_template,
@@ -154,7 +154,7 @@ def test_a_docx_with_too_many_parts_or_too_high_a_ratio_is_refused_before_inflat
 
 
 def test_the_reader_process_dies_or_overruns_and_the_next_file_is_read(tmp_path):
-    from pt_legal_ner.extract import ExtractionError
+    from pt_legal_ner.io.extract import ExtractionError
 
     bomb = tmp_path / "bomb.pdf"
     pdf_bomb(bomb)  # 1 GiB inflated: ~5 s of PDFium's time and ~2 GiB of its memory
@@ -189,8 +189,8 @@ def test_long_lines_are_read_past_in_pieces_and_offsets_still_add_up(tmp_path):
 
 def test_any_failure_of_one_document_is_its_error_line(tmp_path, monkeypatch):
     from pt_legal_ner import documents as documents_module
-    from pt_legal_ner.pseudonymize import PseudonymizingWriter
-    from pt_legal_ner.pseudonymize import pseudonymize as real_pseudonymize
+    from pt_legal_ner.privacy.pseudonymize import PseudonymizingWriter
+    from pt_legal_ner.privacy.pseudonymize import pseudonymize as real_pseudonymize
 
     class Broken:
         def extract(self, *args):
@@ -217,9 +217,9 @@ def test_any_failure_of_one_document_is_its_error_line(tmp_path, monkeypatch):
             raise IndexError("span past the end")
         return real_pseudonymize(text, *args)
 
-    monkeypatch.setattr("pt_legal_ner.pseudonymize.pseudonymize", pseudonymize)
+    monkeypatch.setattr("pt_legal_ner.privacy.pseudonymize.pseudonymize", pseudonymize)
     masked = tmp_path / "masked.jsonl"
-    from pt_legal_ner.annotate import JsonlAppender
+    from pt_legal_ner.annotation.records import JsonlAppender
 
     two = [Document("a", text="um"), Document("b", text="BOOM")]
     annotate(spacy.blank("pt"), two, PseudonymizingWriter(JsonlAppender(masked)))
@@ -248,8 +248,8 @@ def test_damaged_annotate_output_and_tool_exports_never_crash_export_or_import(t
     whole with a FormatError naming it, as it refuses a bad span: never a traceback."""
     import random
 
-    from pt_legal_ner.review import export_tasks, import_corrections, read_records
-    from pt_legal_ner.review_formats import FORMATS, FormatError
+    from pt_legal_ner.review.formats import FORMATS, FormatError
+    from pt_legal_ner.review.loop import export_tasks, import_corrections, read_records
     from scripts.benchmarks.hostile_files import mutate
 
     nlp = spacy.blank("pt")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pt_legal_ner.inputs import list_entries, open_documents, plan, read_part, read_plan
+from pt_legal_ner.io.inputs import list_entries, open_documents, plan, read_part, read_plan
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

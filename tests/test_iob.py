@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pt_legal_ner.iob import IobError, decode, iob_to_spans, tag_names, viterbi
+from pt_legal_ner.components.iob import IobError, decode, iob_to_spans, tag_names, viterbi
 
 TAGS = tag_names(["PESSOA", "LOCAL"])  # O B-PESSOA I-PESSOA B-LOCAL I-LOCAL
 

@@ -19,8 +19,8 @@ import uuid
 import pytest
 import spacy
 
-from pt_legal_ner.review import export_tasks, import_corrections
-from pt_legal_ner.review_formats import FormatError, LabelStudio
+from pt_legal_ner.review.formats import FormatError, LabelStudio
+from pt_legal_ner.review.loop import export_tasks, import_corrections
 from tests.test_review import LENER, TEXTS, expected, records, spans_of
 
 URL = os.environ.get("LABEL_STUDIO_URL")

@@ -6,7 +6,7 @@ from spacy.tokens import Span
 from spacy.training import Example
 
 import pt_legal_ner  # noqa: F401  (registers the component)
-from pt_legal_ner.id_patterns import LABELS, find_ids
+from pt_legal_ner.privacy.patterns import LABELS, find_ids
 
 
 def found(text, labels=LABELS):
@@ -93,7 +93,7 @@ def test_identifiers_fill_the_gaps_and_keep_every_trained_entity():
 
 
 def test_an_entity_over_exactly_an_identifier_keeps_its_own_source_and_confidence():
-    from pt_legal_ner.annotate import span_dict
+    from pt_legal_ner.annotation.records import span_dict
 
     nlp = spacy.blank("pt")
     nlp.add_pipe("legal_ids")

@@ -17,8 +17,8 @@ import spacy
 from spacy.tokens import Span
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.llm_chat import Failure, LLMHTTPError, LLMTimeout
-from pt_legal_ner.llm_registry import registry
+from pt_legal_ner.llm.chat import Failure, LLMHTTPError, LLMTimeout
+from pt_legal_ner.llm.registry import registry
 from tests.conftest import ROOT
 from tests.llm_pipeline import FIRST, SECOND, TASK, ents, run, sentence_prompt_nlp, trained_doc
 

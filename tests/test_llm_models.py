@@ -122,7 +122,7 @@ def test_faults_keep_every_trained_entity_and_warn_once(pipeline, fake, kind, tm
 
 @pytest.mark.parametrize("fault", ["refused", "http_500", "malformed_answer"])
 def test_strict_raises_the_fault(pipeline, fake, kind, tmp_path, fault):
-    from pt_legal_ner.llm_chat import LLMError
+    from pt_legal_ner.llm.chat import LLMError
 
     cause, url = arm(fake, fault)
     nlp = load(pipeline, kind, url, tmp_path, task={"threshold": 1.0, "strict": True})

@@ -3,7 +3,7 @@
 
 import pytest
 
-from pt_legal_ner.llm_chat import (
+from pt_legal_ner.llm.chat import (
     LLMBadAnswer,
     LLMHTTPError,
     LLMModelNotFound,
@@ -11,7 +11,7 @@ from pt_legal_ner.llm_chat import (
     LLMTimeout,
     LLMUnreachable,
 )
-from pt_legal_ner.llm_ollama import OllamaChat
+from pt_legal_ner.llm.ollama import OllamaChat
 from tests.conftest import free_port
 from tests.fake_ollama import FakeOllama
 

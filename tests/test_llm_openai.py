@@ -4,8 +4,8 @@ they are counted instead: test_llm_models.py)."""
 
 import pytest
 
-from pt_legal_ner.llm_chat import LLMBadAnswer, LLMHTTPError, LLMModelNotFound, LLMUnauthorized
-from pt_legal_ner.llm_openai import OpenAICompatibleChat
+from pt_legal_ner.llm.chat import LLMBadAnswer, LLMHTTPError, LLMModelNotFound, LLMUnauthorized
+from pt_legal_ner.llm.openai import OpenAICompatibleChat
 from tests.fake_ollama import FakeOllama
 
 

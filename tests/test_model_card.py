@@ -5,7 +5,7 @@ import json
 import pytest
 import typer
 
-from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.components.labels import LENER_LABELS
 from scripts.evaluation.metrics_report import score_table
 from scripts.evaluation.plot_training import plot, read_log
 from scripts.packaging.model_card import PLOT_NAME, card_fields, card_notes, llm_limit

@@ -1,38 +1,99 @@
-"""`spacy package --code` imports each runtime module on its own (spacy.util.import_file,
-outside sys.modules) before copying it into the wheel; every module must survive that."""
+"""The library's layout and how it ships: subpackages without an import circle and with small
+modules, its registered functions declared as the wheel's entry points, spaCy's setup.py
+patched to ship every subpackage, and the flat layout's module paths still importing."""
 
-import json
+from __future__ import annotations
+
+import ast
+import importlib
 import subprocess
 import sys
 
-from scripts.packaging.package_pipeline import NOT_IMPORTED, runtime_modules
+import spacy
+
+from scripts.packaging.package_pipeline import LIBRARY_DIR, library_files, patch_setup, registry_entry_points
 from tests.conftest import ROOT
 
-# in a subprocess, as `spacy package` does it: the duplicate modules it creates re-register
-# the components and models, which would leak into the other tests of this process
-IMPORT_ALL = """
-import json, sys, traceback
-from pathlib import Path
-from spacy.util import import_file
-failed = {}
-for path in map(Path, sys.argv[1:]):
-    try:
-        import_file(path.stem, path)
-    except Exception:
-        failed[path.name] = traceback.format_exc(limit=3)
-print(json.dumps(failed))
-"""
+MAX_MODULE_LINES = 350
+MAX_MAIN_LINES = 150
 
 
-def test_every_runtime_module_is_shipped():
-    shipped = {p.name for p in runtime_modules()}
-    on_disk = {p.name for p in (ROOT / "pt_legal_ner").glob("*.py")} - NOT_IMPORTED
-    assert shipped == on_disk
+def module_name(relative) -> str:
+    parts = ["pt_legal_ner", *relative.with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def test_modules_import_the_way_spacy_package_does():
-    paths = [str(p) for p in runtime_modules()]
-    result = subprocess.run([sys.executable, "-c", IMPORT_ALL, *paths], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    failed = json.loads(result.stdout.strip().splitlines()[-1])
-    assert failed == {}, "\n".join(f"{name}:\n{tb}" for name, tb in failed.items())
+def imports_of(path, modules: set[str]) -> set[str]:
+    """The library modules a module imports, anywhere in it (lazy imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in modules else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name in modules}
+
+
+def test_no_import_circle_and_small_modules():
+    modules = {module_name(p): LIBRARY_DIR / p for p in library_files()}
+    graph = {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for other in sorted(graph[name]):
+            assert state.get(other) != 1, "import circle: " + " -> ".join([*trail, name, other])
+            if other not in state:
+                visit(other, [*trail, name])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()}
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+    assert sizes["pt_legal_ner.__main__"] < MAX_MAIN_LINES
+    assert {name.split(".")[1] for name in modules if name.count(".") >= 2} == {
+        "annotation", "cli", "components", "io", "llm", "privacy", "review",
+    }  # fmt: skip
+
+
+def test_every_registered_function_is_an_entry_point_that_resolves_to_it():
+    groups = registry_entry_points()
+    names = {entry.split(" = ")[0] for entries in groups.values() for entry in entries}
+    assert {"legal_ner", "legal_rules", "legal_ids", "pt_legal_ner.TransformerModel.v1"} <= names
+    assert {"pt_legal_ner.Ollama.v1", "pt_legal_ner.LegalNERFallback.v1", "pt_legal_ner.ids_spans_only.v1"} <= names
+    registries = {"spacy_factories": "factories", "spacy_architectures": "architectures", "spacy_misc": "misc"}
+    for group, entries in groups.items():
+        for entry in entries:
+            name, target = entry.split(" = ")
+            module, attr = target.split(":")
+            func = getattr(importlib.import_module(module), attr)
+            if group in registries:
+                assert getattr(spacy.util.registry, registries[group]).get(name) is func
+
+
+def test_spacys_setup_py_is_patched_to_ship_the_subpackages_and_declare_the_entry_points(tmp_path):
+    template = importlib.import_module("spacy.cli.package").TEMPLATE_SETUP
+    setup_py = tmp_path / "setup.py"
+    setup_py.write_text(template, encoding="utf-8")
+    patch_setup(setup_py, "pt_legal_ner")
+    text = setup_py.read_text(encoding="utf-8")
+    assert "'pt_legal_ner.components'" in text and "'pt_legal_ner.cli'" in text and "'pt_legal_ner.io'" in text
+    assert "'spacy_factories': ['legal_ids = pt_legal_ner.privacy.legal_ids:make_legal_ids'" in text
+    assert "'spacy_models': ['pt_legal_ner = pt_legal_ner']" in text
+    compile(text, "setup.py", "exec")
+
+
+def test_the_flat_layouts_module_paths_still_import_as_the_modules_they_became():
+    code = (
+        "from pt_legal_ner.annotate import annotate; from pt_legal_ner.inputs import open_documents;"
+        " import pt_legal_ner.llm_fallback as old, pt_legal_ner.llm.fallback as new;"
+        " from pt_legal_ner.annotation.records import annotate as moved;"
+        " from pt_legal_ner.pseudonymize import PseudonymizingWriter;"
+        " assert annotate is moved and old is new; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

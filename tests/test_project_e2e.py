@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.components.labels import LENER_LABELS
 from tests.conftest import ROOT, free_port
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
@@ -140,7 +140,7 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
     assert cpu["default"] == "int8" and set(cpu["test"]) == set(cpu["dev"]) == {"int8", "fp32"}
     assert f"{100 * cpu['test']['int8']['ents_f']:.2f}" in metadata  # the card reports the default path
     # the runtime code and the fine-tuned weights travel inside the wheel
-    assert "pt_legal_ner/llm_fallback.py" in names and "pt_legal_ner/token_ner.py" in names
+    assert "pt_legal_ner/llm/fallback.py" in names and "pt_legal_ner/components/token_ner.py" in names
     assert any(n.endswith("transformer/model") for n in names)
     # the command line and the model card (README = the wheel's long description, and the plot)
     assert "pt_legal_ner/__main__.py" in names and "pt_legal_ner/pt_legal_ner-0.1.0/model_card.png" in names
@@ -194,6 +194,26 @@ def test_wheel_installs_and_loads_in_a_fresh_venv_from_another_folder(wheel_pyth
     # the component is spacy-llm's own, and takes another model by config
     assert info["llm_factory"] == "llm"
     assert info["noop_stats"]["sent"] == 2 and info["noop_stats"]["answered"] == 0 and info["noop_kept"]
+
+
+BY_PATH_SCRIPT = """
+import json, sys
+import spacy
+assert "pt_legal_ner" not in sys.modules
+nlp = spacy.load(sys.argv[1], exclude=["llm_fallback"])
+print(json.dumps({"pipeline": nlp.pipe_names, "ents": len(nlp(open(sys.argv[2], encoding="utf-8").read()).ents)}))
+"""
+
+
+def test_the_packaged_pipeline_folder_loads_by_path_through_the_entry_points(wheel_python, tmp_path):
+    """Nothing imports pt_legal_ner first: spaCy finds legal_ner, the architectures and the LLM
+    task in the wheel's entry points, as it finds spacy-llm's."""
+    python, env = wheel_python, user_env(tmp_path)
+    find = "import spacy.util as u; print(u.get_package_path('pt_legal_ner') / 'pt_legal_ner-0.1.0')"
+    folder = run([str(python), "-c", find], cwd=tmp_path, env=env).stdout.strip()
+    result = run([str(python), "-c", BY_PATH_SCRIPT, folder, str(EXAMPLE)], cwd=tmp_path, env=env)
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["pipeline"] == ["transformer", "ner", "legal_rules", "legal_ids", "sentencizer"]
 
 
 def test_installed_command_line_annotates_a_folder_with_bad_inputs_and_resumes(wheel_python, lener_dir, tmp_path):
@@ -250,7 +270,7 @@ PLANTED_TEXT = (
 
 
 def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_python, lener_dir, tmp_path):
-    from pt_legal_ner.br_ids import normalize
+    from pt_legal_ner.privacy.br_ids import normalize
 
     python, env = wheel_python, user_env(tmp_path)
     folder = tmp_path / "in"

@@ -8,7 +8,7 @@ import sys
 import pytest
 import spacy
 
-from pt_legal_ner.pseudonyms import pseudonymize
+from pt_legal_ner.privacy.pseudonyms import pseudonymize
 from tests.conftest import ROOT
 
 TEXT = (

@@ -108,7 +108,7 @@ def parts(out: Path) -> dict[str, tuple[int, int]]:
 
 
 def check_output(job: dict, out: Path, untouched: dict[str, tuple[int, int]] = {}) -> dict:  # noqa: B006
-    from pt_legal_ner.parts import read_part
+    from pt_legal_ner.io.parts import read_part
 
     records = [r for p in sorted(out.glob("part-*.jsonl*")) for r in read_part(p)]
     assert by_id(records) == job["expected"]
@@ -256,7 +256,7 @@ def test_without_ray_the_option_says_how_to_install_it(job, tmp_path):
 
 
 def test_bombs_and_damaged_files_cost_their_own_records_on_ray_as_on_one_machine(job, cluster, tmp_path):
-    from pt_legal_ner.parts import read_part
+    from pt_legal_ner.io.parts import read_part
     from scripts.benchmarks.hostile_files import hostile_folder
 
     folder = tmp_path / "in"

@@ -19,7 +19,7 @@ import pytest
 import spacy
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.components.labels import LENER_LABELS
 from tests.conftest import ROOT, free_port
 
 FRONT = Path(__file__).parent / "real_llm"

@@ -11,9 +11,9 @@ import spacy
 from PIL import Image
 from spacy.language import Language
 
-from pt_legal_ner.annotate import annotate
-from pt_legal_ner.inputs import open_documents
-from pt_legal_ner.render import LABEL_COLORS, html_name, render_page
+from pt_legal_ner.annotation.records import annotate
+from pt_legal_ner.annotation.render import LABEL_COLORS, html_name, render_page
+from pt_legal_ner.io.inputs import open_documents
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"

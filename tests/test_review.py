@@ -9,8 +9,8 @@ import spacy
 from spacy.tokens import DocBin
 
 from pt_legal_ner.__main__ import main
-from pt_legal_ner.review import export_tasks, import_corrections
-from pt_legal_ner.review_formats import FORMATS, FormatError
+from pt_legal_ner.review.formats import FORMATS, FormatError
+from pt_legal_ner.review.loop import export_tasks, import_corrections
 
 TEXTS = [
     "O Ministro JOÃO DA SILVA julgou o recurso em Brasília em 12 de março de 2015.",
@@ -271,7 +271,7 @@ def test_export_cli_writes_label_studio_tasks_and_their_labeling_config(tmp_path
 def test_a_ray_output_folder_gives_its_published_parts_only(tmp_path):
     import gzip
 
-    from pt_legal_ner.review import read_records
+    from pt_legal_ner.review.loop import read_records
 
     out = tmp_path / "out"
     (out / ".tmp").mkdir(parents=True)

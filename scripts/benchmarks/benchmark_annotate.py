@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.provenance import git_commit, hardware
 
 ROOT = Path(__file__).resolve().parents[2]

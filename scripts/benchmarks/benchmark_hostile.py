@@ -15,8 +15,8 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
-from pt_legal_ner.parts import part_files, read_part
+from pt_legal_ner.io.atomic import write_text_atomic
+from pt_legal_ner.io.parts import part_files, read_part
 from scripts.benchmarks.benchmark_annotate import is_pipeline_folder
 from scripts.benchmarks.hostile_files import hostile_folder
 from scripts.benchmarks.process_memory import TreePeak, run_measured

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.benchmarks.benchmark_annotate import is_pipeline_folder, run_annotate, words_in
 from scripts.provenance import git_commit, hardware
 

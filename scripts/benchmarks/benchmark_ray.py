@@ -3,7 +3,7 @@
 Each configuration runs ``repeats`` times on the same documents (the first ``docs`` raw
 LeNER-Br texts); figures are medians. Start-up (Ray, actor start, pipeline load) is reported
 apart from the work: the Ray driver records when the first part began and the last ended
-(pt_legal_ner/ray_annotate.py), the single-machine run times its load and its work apart.
+(pt_legal_ner/annotation/on_ray.py), the single-machine run times its load and its work apart.
 Every run uses 1 torch thread per process, so the 2-node run has one CPU per node.
 Efficiency = words/s(2 nodes) / (2 x words/s(1 node)), on the work alone.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.provenance import git_commit, hardware
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +34,8 @@ t0 = time.perf_counter()
 import spacy, torch
 torch.set_num_threads(1)
 import pt_legal_ner
-from pt_legal_ner.annotate import annotate
-from pt_legal_ner.inputs import open_documents
+from pt_legal_ner.annotation.records import annotate
+from pt_legal_ner.io.inputs import open_documents
 model, folder, out, exclude = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 nlp = spacy.load(model, exclude=exclude)
 t1 = time.perf_counter()

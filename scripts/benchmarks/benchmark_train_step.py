@@ -26,7 +26,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.provenance import git_commit, hardware
 
 
@@ -34,7 +34,7 @@ def padded_pieces(nlp, batches: list[list]) -> tuple[int, int, int]:
     """(real, padded to each batch's longest, padded in buckets) word pieces over ``batches``."""
     from spacy_transformers.layers.transformer_model import huggingface_tokenize
 
-    from pt_legal_ner.transformer_model import buckets
+    from pt_legal_ner.components.transformer_model import buckets
 
     model = nlp.get_pipe("transformer").model
     cpu = model.layers[0].attrs["cpu"]

@@ -12,9 +12,9 @@ import typer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
-from pt_legal_ner.atomic import write_bytes_atomic
-from pt_legal_ner.iob import IobError, iob_to_spans
-from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.components.iob import IobError, iob_to_spans
+from pt_legal_ner.components.labels import LENER_LABELS
+from pt_legal_ner.io.atomic import write_bytes_atomic
 
 
 class ConllError(ValueError):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
-from pt_legal_ner.iob import iob_to_spans
-from pt_legal_ner.labels import LENER_LABELS
+from pt_legal_ner.components.iob import iob_to_spans
+from pt_legal_ner.components.labels import LENER_LABELS
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.data.convert_conll import read_conll
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from spacy.tokens import DocBin
 
-from pt_legal_ner.atomic import write_bytes_atomic
+from pt_legal_ner.io.atomic import write_bytes_atomic
 
 
 def read_corpus(path: Path) -> DocBin:

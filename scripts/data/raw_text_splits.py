@@ -22,7 +22,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.data.convert_conll import read_conll
 
 SPLITS = ("train", "dev", "test")

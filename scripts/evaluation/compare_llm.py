@@ -22,8 +22,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 import pt_legal_ner  # noqa: F401
-from pt_legal_ner.atomic import write_text_atomic
-from pt_legal_ner.llm_chat import LLMError
+from pt_legal_ner.io.atomic import write_text_atomic
+from pt_legal_ner.llm.chat import LLMError
 from scripts.provenance import git_commit, hardware
 
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9, 0.99)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.provenance import run_facts
 

@@ -27,7 +27,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.provenance import run_facts
 from scripts.training.soft_labels import load_teacher, tag_probs

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.br_ids import cnj_check_digits, cnpj_valid, cpf_valid
-from pt_legal_ner.id_patterns import LABELS, UF, find_ids
+from pt_legal_ner.privacy.br_ids import cnj_check_digits, cnpj_valid, cpf_valid
+from pt_legal_ner.privacy.patterns import LABELS, UF, find_ids
 from scripts.provenance import git_commit
 
 TEMPLATES = [

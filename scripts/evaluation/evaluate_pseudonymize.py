@@ -19,9 +19,9 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 
-from pt_legal_ner.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
-from pt_legal_ner.pseudonyms import PERSON, pseudonymize
-from pt_legal_ner.token_ner import TaggingNER
+from pt_legal_ner.components.token_ner import TaggingNER
+from pt_legal_ner.privacy.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
+from pt_legal_ner.privacy.pseudonyms import PERSON, pseudonymize
 from scripts.provenance import git_commit, hardware
 
 

@@ -21,7 +21,7 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.evaluate_cpu import load
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.packaging.quantize_encoder import FFN_MATMULS, QUANTIZED_OPS, build, drift

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from pt_legal_ner.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import write_text_atomic
 
 DEFAULT_EVALUATION = "`python -m spacy project run evaluate` (best-on-dev model, test split used once)"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib
 import typer
 
-from pt_legal_ner.atomic import write_bytes_atomic
+from pt_legal_ner.io.atomic import write_bytes_atomic
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)

@@ -21,7 +21,7 @@ from spacy.tokens import DocBin, Span
 from spacy.training import Example
 
 import pt_legal_ner  # noqa: F401  (registers the components)
-from pt_legal_ner.iob import decode
+from pt_legal_ner.components.iob import decode
 
 
 def predict_probs(nlp: spacy.Language, texts: list[str], batch_size: int = 16) -> list[np.ndarray]:

@@ -1,7 +1,10 @@
-"""Build the installable wheel: `spacy package` with the runtime code (pt_legal_ner/*.py),
-the model card (test scores, training, limits, plot) in the meta and README, the command
-line (`python -m pt_legal_ner`). The reported scores are the packaged default CPU path's
-(`evaluate-cpu`)."""
+"""Build the installable wheel: one wheel holding the pt_legal_ner library (its subpackages and
+command line, `python -m pt_legal_ner`) and the trained pipeline beside it, with the model card
+(test scores, training, limits, plot) in the meta and README. `spacy package` lays out the
+pipeline; the library replaces its generated ``__init__`` (the library's ``load`` is the
+package's), and the wheel declares the library's registered functions as entry points, so a
+pipeline folder loads with the library installed and not imported. The reported scores are the
+packaged default CPU path's (`evaluate-cpu`)."""
 
 from __future__ import annotations
 
@@ -17,22 +20,59 @@ from spacy.cli.package import package
 
 from scripts.packaging.model_card import PLOT_NAME, card_fields, card_notes
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "pt_legal_ner"
+LIBRARY_DIR = Path(__file__).resolve().parents[2] / "pt_legal_ner"
 # The runtime code's own imports (spaCy cannot see them in the config). torch is not capped: a
 # user's CUDA build must satisfy it (install the CPU build first where that is wanted: README).
-# pypdfium2 and python-docx read PDF and DOCX inputs (pt_legal_ner/extract.py).
+# pypdfium2 and python-docx read PDF and DOCX inputs (pt_legal_ner/io/extract.py).
 EXTRA_REQUIREMENTS = ["spacy-llm>=0.7.4", "torch>=2.1", "onnxruntime>=1.17", "pypdfium2>=5.0", "python-docx>=1.2"]
 PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
+# what spaCy's setup.py template says, and what the library needs it to say instead
+TEMPLATE_PACKAGES = "packages=[model_name],"
+FACTORIES = {"factories": "spacy_factories"}
+TEMPLATE_ENTRY_POINTS = "entry_points={'spacy_models': ['{m} = {m}'.format(m=model_name)]}"
 
 
-# spaCy generates the package's __init__, which imports every code file; __main__ is the
-# command line, which must not run (nor be imported) at spacy.load
-NOT_IMPORTED = {"__init__.py", "__main__.py"}
+def library_files() -> list[Path]:
+    """Every module of the library, relative to its folder."""
+    return sorted(p.relative_to(LIBRARY_DIR) for p in LIBRARY_DIR.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def runtime_modules() -> list[Path]:
-    """The modules the packaged __init__ imports, so their registered functions exist at spacy.load."""
-    return sorted(p for p in RUNTIME_DIR.glob("*.py") if p.name not in NOT_IMPORTED)
+def subpackages() -> list[str]:
+    return sorted({".".join(p.parts[:-1]) for p in library_files() if len(p.parts) > 1})
+
+
+def registry_entry_points() -> dict[str, list[str]]:
+    """The library's registered functions as entry points ("name = module:function") in the group
+    of each registry that reads entry points (spacy_factories, spacy_architectures, ...)."""
+    import spacy.util
+
+    import pt_legal_ner  # noqa: F401  (registers everything)
+
+    groups: dict[str, list[str]] = {}
+    for name in spacy.util.registry.get_registry_names():
+        registry = getattr(spacy.util.registry, name)
+        # factories are read from "spacy_factories" (spaCy's registry of them reads none itself)
+        namespace = registry.entry_point_namespace if registry.entry_points else FACTORIES.get(name)
+        if not namespace:
+            continue
+        for key, func in sorted(registry.get_all().items()):
+            module, qualname = getattr(func, "__module__", ""), getattr(func, "__qualname__", "")
+            if module.split(".")[0] == "pt_legal_ner" and "<" not in qualname:
+                groups.setdefault(namespace, []).append(f"{key} = {module}:{qualname}")
+    return groups
+
+
+def patch_setup(setup_py: Path, model_name: str) -> None:
+    """spaCy's setup.py ships only the top package and declares only the model: ship the
+    subpackages and declare the registered functions too."""
+    text = setup_py.read_text(encoding="utf-8")
+    if TEMPLATE_PACKAGES not in text or TEMPLATE_ENTRY_POINTS not in text:
+        raise RuntimeError(f"{setup_py}: spaCy's setup.py template changed; update package_pipeline.py")
+    packages = [model_name] + [f"{model_name}.{sub}" for sub in subpackages()]
+    entry_points = {"spacy_models": [f"{model_name} = {model_name}"], **registry_entry_points()}
+    text = text.replace(TEMPLATE_PACKAGES, f"packages={packages!r},")
+    text = text.replace(TEMPLATE_ENTRY_POINTS, f"entry_points={entry_points!r}")
+    setup_py.write_text(text, encoding="utf-8")
 
 
 def build_meta(model_dir: Path, name: str, version: str, metrics: dict, card: dict) -> dict:
@@ -83,7 +123,7 @@ def main(
             model_dir,
             staging,
             meta_path=meta_path,
-            code_paths=runtime_modules(),
+            code_paths=[],
             create_sdist=False,
             create_wheel=False,
             require_parent=True,
@@ -92,7 +132,10 @@ def main(
         )
         built = staging / f"{meta['lang']}_{name}-{version}"
         package_dir = built / f"{meta['lang']}_{name}"
-        shutil.copy(RUNTIME_DIR / "__main__.py", package_dir)
+        for relative in library_files():  # the library's __init__ replaces spaCy's: its load() is the same
+            (package_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(LIBRARY_DIR / relative, package_dir / relative)
+        patch_setup(built / "setup.py", package_dir.name)
         # beside the README that spaCy wrote into the pipeline folder, which links to it
         shutil.copy(plot, package_dir / built.name / PLOT_NAME)
         # the wheel build that `spacy package --wheel` runs, after adding the files above

@@ -17,7 +17,7 @@ import torch
 import typer
 from thinc.api import Config
 
-from pt_legal_ner.atomic import to_disk_atomic
+from pt_legal_ner.io.atomic import to_disk_atomic
 
 QUANTIZED_OPS = ["MatMul", "Attention", "EmbedLayerNormalization", "Gather"]
 
@@ -69,8 +69,8 @@ def int8_graph(
 
 def drift(nlp, texts: list[str]) -> tuple[float, float]:
     """Relative L2 drift and mean cosine of int8 against fp32 hidden states, over real pieces."""
-    from pt_legal_ner.encoder_runtime import OnnxInt8Encoder, TorchEncoder
-    from pt_legal_ner.transformer_model import INT8_GRAPH
+    from pt_legal_ner.components.encoder_runtime import OnnxInt8Encoder, TorchEncoder
+    from pt_legal_ner.components.transformer_model import INT8_GRAPH
 
     trf = nlp.get_pipe("transformer").model
     node = trf.layers[0]
@@ -110,7 +110,7 @@ def build(
     import spacy
 
     import pt_legal_ner  # noqa: F401  (registers the architecture and runtimes)
-    from pt_legal_ner.transformer_model import set_int8_graph
+    from pt_legal_ner.components.transformer_model import set_int8_graph
 
     current = spacy.util.load_config(pipeline / "config.cfg", interpolate=False)
     nlp = spacy.load(pipeline, config=cpu_overrides(Config().from_disk(config), current))

@@ -4,7 +4,7 @@
         training/legal_ner_trf/model-best training/teachers/seed1/model-best ...
 
 The output is the input corpus, gold entities unchanged, with each doc carrying the teachers'
-mean IOB2 distribution per token (pt_legal_ner/soft_tags.py) for the student's loss. The
+mean IOB2 distribution per token (pt_legal_ner/components/soft_tags.py) for the student's loss. The
 probabilities are the `ner` head's, before `label_weights` and `legal_rules`, on the tokens
 the student will see (the corpus reader tokenizes each doc's text again).
 """
@@ -21,8 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.util import minibatch
 
-from pt_legal_ner.atomic import write_bytes_atomic
-from pt_legal_ner.soft_tags import set_soft_tags
+from pt_legal_ner.components.soft_tags import set_soft_tags
+from pt_legal_ner.io.atomic import write_bytes_atomic
 
 BATCH_SIZE = 16
 

@@ -21,7 +21,7 @@ import typer
 from spacy.language import Language
 from thinc.api import Model
 
-from pt_legal_ner.atomic import to_disk_atomic
+from pt_legal_ner.io.atomic import to_disk_atomic
 from scripts.training.soft_labels import load_teacher
 
 

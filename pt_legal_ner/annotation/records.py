@@ -1,0 +1,288 @@
+"""Annotate documents into a JSONL file (and displaCy pages), resumably and without torn lines.
+
+- Long documents are cut at line breaks into pieces of at most `max_chars`, so memory stays
+  bounded by the batch, not by the longest document; offsets are mapped back to the document.
+- Each output line is appended with one write() to an O_APPEND file. A re-run skips the ids
+  already written and drops an incomplete last line (a machine crash mid-write), so that
+  document is done again.
+- A document that cannot be read or fails in the pipeline gets a line with its error.
+"""
+
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+from pt_legal_ner.annotation.render import html_name, render_page
+from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
+from pt_legal_ner.io.atomic import write_text_atomic
+from pt_legal_ner.io.documents import Document
+from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
+
+logger = logging.getLogger("pt_legal_ner")
+register_extensions()
+MAX_CHUNK_CHARS = 10_000
+# texts per nlp.pipe batch: the command line's, the Ray actors' and the Python API's default
+DEFAULT_BATCH_SIZE = 16
+
+
+class Progress(Protocol):
+    def update(self, n: int = 1) -> Any: ...
+
+
+def split_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pairs covering `text`, each piece at most `max_chars` long.
+
+    Cuts after the last line break in the window, else after a sentence end, else at a space,
+    looking no further back than half the window; hard cut only for text without whitespace.
+    """
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > max_chars:
+        window = text[start : start + max_chars]
+        cut = window.rfind("\n") + 1
+        if cut <= max_chars // 2:
+            cut = max(window.rfind(". "), window.rfind("; ")) + 2
+        if cut <= max_chars // 2:
+            cut = window.rfind(" ") + 1
+        if cut <= 0:
+            cut = max_chars
+        pieces.append((start, window[:cut]))
+        start += cut
+    pieces.append((start, text[start:]))
+    return pieces
+
+
+def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
+    record = {
+        "start": span.start_char + offset,
+        "end": span.end_char + offset,
+        "label": span.label_,
+        "text": span.text,
+        "source": span._.source,
+        "confidence": None if span._.confidence is None else round(float(span._.confidence), 4),
+    }
+    if span.label_ in ID_LABELS:
+        # an identifier of legal_ids; an entity over the same characters shares its extension
+        # values (spaCy keys them by offsets), so the label decides, not the values
+        record.update(source=SOURCE_RULE, confidence=1.0, normalized=span._.normalized, valid=span._.valid)
+    return record
+
+
+def entity_dicts(doc: Doc, offset: int = 0) -> list[dict[str, Any]]:
+    return [span_dict(ent, offset) for ent in doc.ents]
+
+
+def read_done_ids(path: Path) -> set[str | int]:
+    """Ids of the complete lines of an earlier run; an incomplete last line is cut off.
+
+    Raises ValueError naming the line if the file holds something other than our records.
+    """
+    done: set[str | int] = set()
+    if not path.exists():
+        return done
+    kept = 0
+    with path.open("rb+") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.endswith(b"\n"):
+                logger.warning("%s: dropped an incomplete last line (line %d); its document is redone", path, number)
+                f.truncate(kept)
+                break
+            try:
+                record = json.loads(line)
+                done.add(record["id"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(
+                    f"{path} line {number} is not an annotation record ({err}); refusing to append to it"
+                ) from None
+            kept += len(line)
+    return done
+
+
+class JsonlAppender:
+    """Append-only JSONL output: one write() per record, a failed write is rolled back."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.done = read_done_ids(path)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        size = os.fstat(self.fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except BaseException:
+            os.ftruncate(self.fd, size)
+            raise
+        self.done.add(record["id"])
+
+    def close(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+
+class RecordWriter(Protocol):
+    """Where records go: ``done`` holds the ids already there (skipped), ``write`` adds one."""
+
+    done: set
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Summary:
+    written: int = 0
+    skipped: int = 0
+    errors: int = 0
+    entities: int = 0
+    words: int = 0
+
+    def add(self, other: "Summary") -> None:
+        for name in ("written", "skipped", "errors", "entities", "words"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Slot:
+    """A document between reading and writing: its pieces still in the pipeline."""
+
+    document: Document
+    remaining: int
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+def make_record(slot: Slot) -> dict[str, Any]:
+    doc = slot.document
+    ok = doc.error is None
+    record = {
+        "id": doc.id,
+        "fields": doc.fields,
+        "encoding": doc.encoding,
+        "text": doc.text if ok else None,
+        # pieces come back in order, and each doc's ents are sorted
+        "entities": slot.entities if ok else None,
+        "error": doc.error,
+    }
+    if ok and doc.pages is not None:
+        record["pages"] = doc.pages
+    if ok and doc.warning is not None:
+        record["warning"] = doc.warning
+    return record
+
+
+def finished(slot: Slot, html: bool) -> tuple[dict[str, Any], str | None]:
+    """A finished document's record and its displaCy page (if ``html``); any failure in making
+    them is the document's error record."""
+    try:
+        record = make_record(slot)
+        json.dumps(record)  # what the writer will do: fail here, for this document only
+        return record, render_page(record) if html and record["error"] is None else None
+    except Exception as err:
+        document = slot.document
+        reason = f"its record could not be made: {type(err).__name__}: {err}"
+        return make_record(Slot(Document(document.id, fields=document.fields, error=reason), 0)), None
+
+
+def annotate(
+    nlp: Language,
+    documents: Iterable[Document],
+    out: Path | RecordWriter,
+    *,
+    html_dir: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    n_process: int = 1,
+    max_chars: int = MAX_CHUNK_CHARS,
+    progress: Progress | None = None,
+    spans_of: Callable[[Doc, int], list[dict[str, Any]]] = entity_dicts,
+) -> Summary:
+    """Annotate `documents` with `nlp` into `out` (a JSONL file, appended), skipping ids already there.
+
+    A record's ``entities`` are ``spans_of(doc, offset)`` of each piece (default: ``doc.ents``).
+    """
+    writer = JsonlAppender(out) if isinstance(out, Path) else out
+    summary = Summary()
+    queue: deque[Slot] = deque()
+
+    def flush() -> None:
+        # write finished documents in input order; a failure of the output itself stops the run
+        while queue and queue[0].remaining == 0:
+            record, page = finished(queue.popleft(), html_dir is not None)
+            if page is not None:
+                write_text_atomic(html_dir / html_name(record["id"]), page)
+            writer.write(record)
+            summary.written += 1
+            summary.errors += record["error"] is not None
+            summary.entities += len(record["entities"] or ())
+            summary.words += len(record["text"].split()) if record["text"] else 0
+            if progress is not None:
+                progress.update(1)
+
+    def pieces() -> Iterator[tuple[str, tuple[Slot, int]]]:
+        for document in documents:
+            if document.id in writer.done:
+                summary.skipped += 1
+                if progress is not None:
+                    progress.update(1)
+                continue
+            split = [] if document.error or not document.text.strip() else split_text(document.text, max_chars)
+            slot = Slot(document, remaining=len(split))
+            queue.append(slot)
+            for offset, piece in split:
+                yield piece, (slot, offset)
+
+    def done_piece(slot: Slot, offset: int, length: int, doc: Doc | None, error: Exception | None) -> None:
+        slot.remaining -= 1
+        if doc is not None and slot.document.error is None:
+            try:
+                slot.entities.extend(spans_of(doc, offset))
+            except Exception as err:  # the document's error, like a failure in the pipeline
+                error = err
+        if error is not None and slot.document.error is None:
+            span = f"characters {offset}-{offset + length}"
+            slot.document.error = f"pipeline failed on {span}: {type(error).__name__}: {error}"
+        flush()
+
+    try:
+        for group in minibatch(pieces(), size=batch_size * max(n_process, 1) * 8):
+            texts = [text for text, _ in group]
+            results = pipe_isolating_errors(nlp, texts, batch_size, n_process)
+            for (text, (slot, offset)), (doc, error) in zip(group, results, strict=True):
+                done_piece(slot, offset, len(text), doc, error)
+        flush()
+    finally:
+        writer.close()
+    return summary
+
+
+def pipe_isolating_errors(
+    nlp: Language, texts: list[str], batch_size: int, n_process: int
+) -> Iterator[tuple[Doc | None, Exception | None]]:
+    """(doc, None) or (None, error) per text, in order: a failing batch is redone one text at a time."""
+    n_done = 0
+    try:
+        for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
+            n_done += 1
+            yield doc, None
+    except Exception as err:
+        logger.warning("a batch failed in the pipeline (%s); retrying its documents one at a time", err)
+        for text in texts[n_done:]:
+            try:
+                doc = nlp(text)
+            except Exception as one_err:
+                yield None, one_err
+            else:
+                yield doc, None

@@ -1,0 +1,213 @@
+"""Text out of PDF (its text layer, through PDFium) and DOCX (python-docx), with page starts.
+
+Why these libraries: pypdfium2 (Apache-2.0/BSD-3) wraps Chrome's PDFium, which reads a
+300-page judgment in about a second and marks the hyphens it sees at line ends; PyMuPDF is as
+fast but AGPL, pdfplumber/pdfminer are MIT but pure Python and many times slower. python-docx
+(MIT) reads the body of a DOCX in document order.
+
+What the extracted text is (offsets in annotate's output refer to it, and the record carries it):
+- PDF: each page's text with lines joined by "\\n" and pages by "\\n"; ``pages`` holds each
+  page's start offset. A line at the top or bottom of most pages (digits ignored, so "Página 3
+  de 9" counts) is a running header or footer and is left out. A word that PDFium says was
+  hyphenated at a line end is joined ("pro-/cesso" -> "processo"), but keeps its hyphen
+  where Portuguese keeps one: before a capital or digit ("Decreto-/Lei") and before a clitic
+  pronoun ("manifestou-/se").
+- DOCX: the body's paragraphs and tables in order (cells by tabs, rows and paragraphs by
+  "\\n"); page headers, footers, footnotes and comments are not read; DOCX has no fixed pages,
+  so ``pages`` is None.
+"""
+
+import io
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+
+from pt_legal_ner.io.limits import DEFAULT_LIMITS, MIB, LimitExceeded, Limits, check
+
+PDF_MAGIC = b"%PDF-"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+# PDFium's stand-in for a hyphen it found at a line end (the line break is gone with it)
+PDFIUM_LINE_END_HYPHEN = "\ufffe"
+# readers look for %%EOF in the last 1024 bytes (PDF 1.7, 7.5.5 note): without it, bytes are missing
+EOF_WINDOW = 1024
+# lines at each page's top and bottom that may be running headers or footers
+EDGE_LINES = 2
+# a line must repeat at the same edge on more than this share of the pages to be a header or
+# footer: headers often skip the first page, and a body line may open two pages of four
+REPEAT_SHARE = 0.6
+CLITICS = {"se", "me", "te", "lhe", "lhes", "nos", "vos", "o", "a", "os", "as", "lo", "la", "los", "las", "no", "na"}
+IMAGE_OBJECT = 3  # FPDF_PAGEOBJ_IMAGE
+# members smaller than this are not held to max_ratio: small XML parts compress very well
+RATIO_FLOOR = MIB
+PDF_HINT = "pip install 'pypdfium2>=4.30'"
+DOCX_HINT = "pip install 'python-docx>=1.1'"
+
+
+class ExtractionError(ValueError):
+    """A PDF or DOCX whose text cannot be had; the message says why and what to do."""
+
+
+@dataclass
+class Extracted:
+    text: str
+    pages: list[int] | None = None
+    # header/footer lines left out, pages without a text layer: said in the output record
+    removed_lines: int = 0
+    pages_without_text: tuple[int, ...] = ()
+
+
+def looks_like_docx(data: bytes) -> bool:
+    if not data.startswith(ZIP_MAGIC):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def extract_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    """The text layer of a PDF; raises ExtractionError for an encrypted, damaged or image-only one,
+    LimitExceeded past ``limits.max_pages`` or ``max_chars`` (checked page by page)."""
+    try:
+        import pypdfium2
+    except ImportError:
+        raise ExtractionError(f"reading PDF needs pypdfium2: {PDF_HINT}") from None
+    if PDF_MAGIC not in data[:1024]:
+        raise ExtractionError("not a PDF (no %PDF- header)")
+    if b"%%EOF" not in data[-EOF_WINDOW:]:
+        raise ExtractionError("truncated PDF: no %%EOF at its end, so part of it is missing; get the whole file")
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as err:
+        if "password" in str(err).lower():
+            raise ExtractionError("encrypted PDF (it needs a password): decrypt it first (qpdf --decrypt)") from None
+        raise ExtractionError(f"damaged PDF ({err})") from None
+    try:
+        check("pages", len(pdf), "max_pages", limits)
+        page_lines, scanned, chars = [], [], 0
+        for number, page in enumerate(pdf, start=1):
+            textpage = page.get_textpage()
+            raw = textpage.get_text_range() if textpage.count_chars() else ""
+            if not raw.strip() and any(obj.type == IMAGE_OBJECT for obj in page.get_objects()):
+                scanned.append(number)
+            textpage.close()
+            page.close()
+            chars += len(raw)
+            check(f"characters in the first {number} pages", chars, "max_chars", limits)
+            page_lines.append(_lines(raw))
+    finally:
+        pdf.close()
+    if scanned and not any(line.strip() for lines in page_lines for line in lines):
+        raise ExtractionError(
+            f"no text layer: its {len(scanned)} page(s) are images (a scan); OCR it first, e.g. ocrmypdf -l por"
+        )
+    removed = _drop_running_lines(page_lines)
+    texts = [_join_hyphenated("\n".join(lines)) for lines in page_lines]
+    starts, position = [], 0
+    for text in texts:
+        starts.append(position)
+        position += len(text) + 1
+    return Extracted("\n".join(texts), starts, removed, tuple(scanned))
+
+
+def _lines(raw: str) -> list[str]:
+    return raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _edge_key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split()))
+
+
+def _edges(lines: list[str]) -> tuple[list[int], list[int]]:
+    """Indices of a page's first and last EDGE_LINES non-blank lines."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    return filled[:EDGE_LINES], filled[-EDGE_LINES:] if len(filled) > EDGE_LINES else []
+
+
+def _drop_running_lines(pages: list[list[str]]) -> int:
+    """Leave out lines repeated at the same edge of most pages; returns how many went."""
+    texted = [lines for lines in pages if any(line.strip() for line in lines)]
+    if len(texted) < 2:
+        return 0
+    need = max(2, int(len(texted) * REPEAT_SHARE) + 1)
+    counts: list[Counter] = [Counter(), Counter()]
+    for lines in texted:
+        for edge, indices in enumerate(_edges(lines)):
+            counts[edge].update({_edge_key(lines[i]) for i in indices})
+    removed = 0
+    for lines in pages:
+        edges = enumerate(_edges(lines))
+        drop = {i for edge, indices in edges for i in indices if counts[edge][_edge_key(lines[i])] >= need}
+        removed += len(drop)
+        lines[:] = [line for i, line in enumerate(lines) if i not in drop]
+    return removed
+
+
+def _join_hyphenated(text: str) -> str:
+    parts = text.split(PDFIUM_LINE_END_HYPHEN)
+    out = [parts[0]]
+    for part in parts[1:]:
+        follows = re.match(r"\w+", part)
+        word = follows.group(0) if follows else ""
+        keep = not word or word[0].isupper() or word[0].isdigit() or word.lower() in CLITICS
+        out.append(("-" if keep else "") + part)
+    return "".join(out)
+
+
+def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    """The body text of a DOCX; raises ExtractionError for an encrypted or damaged one,
+    LimitExceeded for an archive over ``limits`` (checked before anything is inflated)."""
+    if data.startswith(OLE_MAGIC):
+        raise ExtractionError("encrypted DOCX (Word keeps those in an OLE container): save it without a password")
+    try:
+        import docx
+        from docx.table import Table
+    except ImportError:
+        raise ExtractionError(f"reading DOCX needs python-docx: {DOCX_HINT}") from None
+    check_archive(data, limits)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        blocks = []
+        for block in document.iter_inner_content():
+            blocks.append(_table_text(block) if isinstance(block, Table) else block.text)
+    except (LimitExceeded, MemoryError):
+        raise
+    except Exception as err:  # zipfile's, lxml's and python-docx's own errors alike
+        raise ExtractionError(f"damaged DOCX ({type(err).__name__}: {err})") from None
+    text = "\n".join(blocks)
+    check("characters", len(text), "max_chars", limits)
+    return Extracted(text)
+
+
+def check_archive(data: bytes, limits: Limits) -> None:
+    """Refuse a ZIP whose members, as its directory declares them, are too many or inflate too far.
+
+    The declared sizes can be trusted: Python's zipfile stops inflating a member at its declared
+    size, and a member that would inflate further fails its CRC check (damaged DOCX).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:
+        raise ExtractionError(f"damaged DOCX ({err})") from None
+    check("members in the archive", len(members), "max_parts", limits)
+    check("bytes inflated", sum(m.file_size for m in members), "max_inflated", limits)
+    for member in members:
+        if member.file_size >= RATIO_FLOOR:
+            ratio = member.file_size // max(member.compress_size, 1)
+            check(f"inflation ratio of {member.filename}", ratio, "max_ratio", limits)
+
+
+def _table_text(table) -> str:
+    rows = []
+    for row in table.rows:
+        seen, cells = set(), []
+        for cell in row.cells:  # a merged cell comes back once per grid column it spans
+            if id(cell._tc) not in seen:
+                seen.add(id(cell._tc))
+                cells.append(cell.text)
+        rows.append("\t".join(cells))
+    return "\n".join(rows)

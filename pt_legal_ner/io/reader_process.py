@@ -1,0 +1,200 @@
+"""PDF and DOCX text extraction in a child process with a memory cap and a time limit.
+
+Why a process: a 1 MB PDF whose content stream inflates to 1 GiB makes PDFium allocate 2 GB,
+and where memory runs out PDFium aborts the whole process (SIGABRT) instead of raising; a
+hostile XML part can keep lxml busy for minutes. In the child, such a file costs its own error
+line: the child is capped (``Limits.max_read_memory``, RLIMIT_DATA) and timed
+(``max_read_seconds``); one that dies or overruns is killed and started again for the next file.
+
+The child is a fresh interpreter that imports only this module, pt_legal_ner/io/extract.py and
+pt_legal_ner/io/limits.py (the standard library, pypdfium2, python-docx), not the package's
+``__init__`` (spaCy, torch): it starts in ~0.2 s and holds ~60 MiB. It reads one request at a time
+from stdin (a pickled header, then the file's bytes) and answers on the stdout it was started with.
+"""
+
+import atexit
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pt_legal_ner.io.limits import Limits
+
+FRAME = struct.Struct("<Q")
+# the child: the package folder as a bare namespace, so its __init__ (spaCy, torch) never runs;
+# the folder of the interpreter's working directory ("" for -c) is dropped from sys.path
+BOOT = (
+    "import sys, types; sys.path[:] = [p for p in sys.path if p]; package = types.ModuleType('pt_legal_ner');"
+    " package.__path__ = [sys.argv[1]]; sys.modules['pt_legal_ner'] = package;"
+    " from pt_legal_ner.io.reader_process import serve; serve()"
+)
+
+
+class ReaderDied(RuntimeError):
+    """The child died or overran its time: the file's error, not the run's."""
+
+
+def _write_frame(stream, payload: bytes) -> None:
+    stream.write(FRAME.pack(len(payload)))
+    stream.write(payload)
+
+
+def _read_exactly(stream, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+class ReaderProcess:
+    """The parent's side: ``extract(kind, data, limits)`` in the child, restarting it as needed."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            package = str(Path(__file__).resolve().parents[1])  # the pt_legal_ner folder
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", BOOT, package], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+            )
+        return self._proc
+
+    def extract(self, kind: str, data: bytes, limits: Limits):
+        """The child's answer for ``data``: an Extracted, or None for a ZIP that is no DOCX.
+
+        Raises ExtractionError (pt_legal_ner/io/extract.py) with the file's reason, whatever happened.
+        """
+        from pt_legal_ner.io.extract import ExtractionError
+
+        with self._lock:
+            try:
+                status, value = self._ask(kind, data, limits)
+            except ReaderDied as err:
+                raise ExtractionError(str(err)) from None
+        if status == "error":
+            raise ExtractionError(value)
+        return value
+
+    def _ask(self, kind: str, data: bytes, limits: Limits) -> tuple[str, object]:
+        proc = self._start()
+        try:
+            _write_frame(proc.stdin, pickle.dumps((kind, limits)))
+            _write_frame(proc.stdin, data)
+            proc.stdin.flush()
+            reply = self._read_reply(proc, time.monotonic() + limits.max_read_seconds)
+        except TimeoutError:
+            self.close()
+            raise ReaderDied(
+                f"reading it took over {limits.max_read_seconds} s, the limit max_read_seconds:"
+                " raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"
+            ) from None
+        except (BrokenPipeError, ConnectionError, EOFError):
+            code = self.close()
+            raise ReaderDied(self._death(code, kind, limits)) from None
+        return pickle.loads(reply)
+
+    @staticmethod
+    def _read_reply(proc: subprocess.Popen, deadline: float) -> bytes:
+        fd = proc.stdout.fileno()
+        buffer = bytearray()
+        need = FRAME.size
+        while len(buffer) < need:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, max(need - len(buffer), 65536))
+            if not chunk:
+                raise EOFError
+            buffer += chunk
+            if need == FRAME.size and len(buffer) >= FRAME.size:
+                need += FRAME.unpack_from(buffer)[0]
+        return bytes(buffer[FRAME.size : need])
+
+    @staticmethod
+    def _death(code: int | None, kind: str, limits: Limits) -> str:
+        what = "PDF" if kind == "pdf" else "DOCX"
+        how = f"signal {-code} ({signal.Signals(-code).name})" if code and code < 0 else f"exit code {code}"
+        return (
+            f"the {what} reader died reading it ({how}): PDFium and lxml abort when memory runs out, so the"
+            f" file may need more than max_read_memory={limits.max_read_memory:,} bytes (raise it with"
+            " --limit max_read_memory=N), or it is damaged"
+        )
+
+    def close(self) -> int | None:
+        """Stop the child (a new one starts with the next file); returns its exit code."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.kill()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        return proc.wait()
+
+
+_shared: ReaderProcess | None = None
+
+
+def shared_reader() -> ReaderProcess:
+    """This process's reader, started with the first PDF or DOCX and stopped at exit."""
+    global _shared
+    if _shared is None:
+        _shared = ReaderProcess()
+        atexit.register(_shared.close)
+    return _shared
+
+
+def serve() -> None:
+    """The child's loop: one request at a time until stdin closes."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: the reader is still apart, not capped
+        resource = None
+
+    from pt_legal_ner.io.extract import ExtractionError, extract_docx, extract_pdf, looks_like_docx
+    from pt_legal_ner.io.limits import LimitExceeded
+
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # what a library prints goes to stderr, never into the replies
+    hard = resource.getrlimit(resource.RLIMIT_DATA)[1] if resource else None
+    while True:
+        header = _read_exactly(requests, FRAME.size)
+        if header is None:
+            return
+        kind, limits = pickle.loads(requests.read(FRAME.unpack(header)[0]))
+        data = _read_exactly(requests, FRAME.unpack(_read_exactly(requests, FRAME.size))[0])
+        if resource is not None:
+            cap = limits.max_read_memory if hard == resource.RLIM_INFINITY else min(limits.max_read_memory, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+            except (ValueError, OSError):  # a system that will not cap: still apart, still timed
+                pass
+        try:
+            if kind == "pdf":
+                reply = ("ok", extract_pdf(data, limits))
+            else:
+                docx = kind == "docx" or looks_like_docx(data)  # "docx": so named, read even if damaged
+                reply = ("ok", extract_docx(data, limits) if docx else None)
+        except MemoryError:
+            reply = (
+                "error",
+                f"needs more than max_read_memory={limits.max_read_memory:,} bytes to read"
+                " (raise it with --limit max_read_memory=N)",
+            )
+        except (ExtractionError, LimitExceeded) as err:  # their messages are the reasons
+            reply = ("error", str(err))
+        except Exception as err:
+            reply = ("error", f"unreadable ({type(err).__name__}: {err})")
+        del data
+        _write_frame(replies, pickle.dumps(reply))
+        replies.flush()

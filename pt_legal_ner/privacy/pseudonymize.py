@@ -1,0 +1,205 @@
+"""``pseudonymize``: `annotate`'s reading, resuming and error lines, each record pseudonymized
+before it is written (pseudonyms.py holds the policy), the originals only in the mapping file.
+
+Outputs:
+- a JSONL file (``id``, ``text``, ``replacements``, ``error``), or a folder with one ``.txt``
+  per document and ``.pseudonymize.jsonl`` beside them (the same records without the text);
+- ``--mapping``: JSONL, one line per document, placeholder -> original values; mode 0600;
+- ``--html``: a review page per document, the ORIGINAL text with every masked span marked,
+  those below the review cut flagged; mode 0600, as they hold what was masked.
+A document's mapping line is written before its output record; a re-run drops the mapping
+lines of documents the output does not have (a crash between the two), then goes on.
+"""
+
+# no `from __future__ import annotations`: see annotate.py
+import html
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pt_legal_ner.annotation.records import JsonlAppender, RecordWriter, entity_dicts, span_dict
+from pt_legal_ner.annotation.render import html_name, label_color
+from pt_legal_ner.components.token_ner import TaggingNER
+from pt_legal_ner.io.atomic import write_bytes_atomic, write_text_atomic
+from pt_legal_ner.io.inputs import JSONL_SUFFIXES
+from pt_legal_ner.privacy.legal_ids import LegalIds
+from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
+from pt_legal_ner.privacy.pseudonyms import PERSON, Pseudonymized, pseudonymize
+
+logger = logging.getLogger("pt_legal_ner")
+DEFAULT_LABELS: tuple[str, ...] = (PERSON, *ID_LABELS)
+DEFAULT_REVIEW_BELOW = 0.8
+# recall first: PESSOA's tag probabilities times this before decoding; chosen on dev (metrics/README.md)
+DEFAULT_PERSON_WEIGHT = 64.0
+PRIVATE = 0o600
+MANIFEST = ".pseudonymize.jsonl"
+SPANS_KEY = "legal_ids"
+
+
+def masked_spans(spans_key: str = SPANS_KEY) -> Callable[[Doc, int], list[dict[str, Any]]]:
+    """A piece's entities plus every identifier of ``legal_ids``, also those inside an entity."""
+
+    def spans_of(doc: Doc, offset: int) -> list[dict[str, Any]]:
+        return entity_dicts(doc, offset) + [span_dict(s, offset) for s in doc.spans.get(spans_key, [])]
+
+    return spans_of
+
+
+def with_legal_ids(nlp: Language) -> str:
+    """The span group key of the pipeline's ``legal_ids``; a pipeline without one (built before
+    it existed) gets it, so that no identifier may pass."""
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, LegalIds):
+            return pipe.spans_key
+    logger.warning("the pipeline has no legal_ids component; adding one with its default settings")
+    nlp.add_pipe("legal_ids", config={"ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
+    return SPANS_KEY
+
+
+def weigh_person(nlp: Language, weight: float) -> None:
+    """Recall first for names: the trained NER's PESSOA probabilities times ``weight`` before decoding."""
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, TaggingNER) and PERSON in pipe.labels:
+            pipe.label_weights = {**pipe.label_weights, PERSON: weight}
+
+
+class PrivateJsonl(JsonlAppender):
+    """An append-only JSONL file only its owner can read, keeping the lines of ``keep`` ids."""
+
+    def __init__(self, path: Path, keep: set) -> None:
+        if path.exists():
+            lines = path.read_bytes().splitlines(keepends=True)
+            kept = []
+            for number, line in enumerate(lines, start=1):
+                try:
+                    if line.endswith(b"\n") and json.loads(line)["id"] in keep:
+                        kept.append(line)
+                except (ValueError, KeyError, TypeError) as err:
+                    raise ValueError(
+                        f"{path} line {number} is not a mapping record ({err}); refusing to change it"
+                    ) from None
+            if len(kept) != len(lines):
+                write_bytes_atomic(path, b"".join(kept), PRIVATE)
+        super().__init__(path)
+        os.fchmod(self.fd, PRIVATE)  # also when the file was there with another mode
+
+
+def output_name(doc_id: str) -> PurePosixPath:
+    """A relative path inside the output folder for a document id, ending in .txt."""
+    parts = [p for p in PurePosixPath(str(doc_id).replace(":", "_")).parts if p not in ("/", "..", ".")]
+    name = PurePosixPath(*parts) if parts else PurePosixPath("doc")
+    return name if name.suffix == ".txt" else name.with_name(name.name + ".txt")
+
+
+class FolderWriter:
+    """One pseudonymized .txt per document (atomic), then its record in the folder's manifest."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest = JsonlAppender(folder / MANIFEST)
+        self.done = self.manifest.done
+
+    def write(self, record: dict[str, Any]) -> None:
+        if record["text"] is not None:
+            name = output_name(record["id"])
+            write_text_atomic(self.folder / name, record["text"])
+            record = {**record, "file": name.as_posix()}
+        self.manifest.write({k: v for k, v in record.items() if k != "text"})
+
+    def close(self) -> None:
+        self.manifest.close()
+
+
+class PseudonymizingWriter:
+    """Takes `annotate`'s records, writes their pseudonymized form to ``out``."""
+
+    def __init__(
+        self,
+        out: RecordWriter,
+        labels: Iterable[str] = DEFAULT_LABELS,
+        style: str = "placeholder",
+        propagate: bool = False,
+        mapping: Path | None = None,
+        review_dir: Path | None = None,
+        review_below: float = DEFAULT_REVIEW_BELOW,
+    ) -> None:
+        self.out, self.done = out, out.done
+        self.labels, self.style, self.propagate = tuple(labels), style, propagate
+        self.mapping = PrivateJsonl(mapping, self.done) if mapping is not None else None
+        self.review_dir, self.review_below = review_dir, review_below
+        self.replaced = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        error = record["error"]
+        if error is None:
+            try:  # a failure here is this document's error line; one of the outputs stops the run
+                result = pseudonymize(record["text"], record["entities"], self.labels, self.style, self.propagate)
+                page = review_page(record["id"], record["text"], result, self.review_below) if self.review_dir else None
+            except Exception as err:
+                error = f"pseudonymizing failed: {type(err).__name__}: {err}"
+        if error is not None:
+            self.out.write({"id": record["id"], "text": None, "replacements": None, "error": error})
+            return
+        if self.mapping is not None:
+            self.mapping.write({"id": record["id"], "entities": result.mapping})
+        if page is not None:
+            write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE)
+        self.out.write({"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None})
+        self.replaced += len(result.replacements)
+
+    def close(self) -> None:
+        try:
+            self.out.close()
+        finally:
+            if self.mapping is not None:
+                self.mapping.close()
+
+
+def open_writer(output: Path, **settings: Any) -> PseudonymizingWriter:
+    """``pseudonymize``'s writer for ``output``: a .jsonl file, or else a folder of .txt files and
+    their manifest; ``settings`` are PseudonymizingWriter's (labels, style, mapping, review pages...)."""
+    out = JsonlAppender(output) if output.suffix.lower() in JSONL_SUFFIXES else FolderWriter(output)
+    return PseudonymizingWriter(out, **settings)
+
+
+def prepare(nlp: Language, person_weight: float = DEFAULT_PERSON_WEIGHT) -> Callable[[Doc, int], list[dict[str, Any]]]:
+    """Adapt ``nlp`` for pseudonymizing (PESSOA weighed, ``legal_ids`` added where missing); returns
+    what goes into a record's entities (``annotate``'s ``spans_of``)."""
+    weigh_person(nlp, person_weight)
+    return masked_spans(with_legal_ids(nlp))
+
+
+def review_page(doc_id: str, text: str, result: Pseudonymized, review_below: float) -> str:
+    """The original text with each masked span marked by label and placeholder; spans whose
+    confidence is below ``review_below`` are flagged for a person to check."""
+    parts, position, flagged = [], 0, 0
+    for (start, end), r in zip(result.spans, result.replacements, strict=True):
+        confidence = r["confidence"]
+        doubtful = confidence is not None and confidence < review_below
+        flagged += doubtful
+        style = f"background: {label_color(r['label'])}; padding: 0.1em 0.3em; border-radius: 0.3em;"
+        if doubtful:
+            style += " outline: 3px dashed #c00;"
+        title = f"{r['label']} · {r['source']} · {'-' if confidence is None else f'{confidence:.2f}'}"
+        parts.append(html.escape(text[position:start]))
+        parts.append(
+            f'<mark class="{"review" if doubtful else "masked"}" data-label="{r["label"]}"'
+            f' title="{html.escape(title)}" style="{style}">{html.escape(text[start:end])}'
+            f'<sub style="font-size: 0.7em; margin-left: 0.3em">{html.escape(r["entity"])}</sub></mark>'
+        )
+        position = end
+    parts.append(html.escape(text[position:]))
+    title = html.escape(str(doc_id))
+    return (
+        f'<!DOCTYPE html><html lang="pt"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body style="font-family: sans-serif; max-width: 60em; margin: 2em auto">'
+        f"<h2>{title}</h2><p>{len(result.replacements)} masked spans, <strong>{flagged} to review</strong>"
+        f" (dashed red outline: confidence below {review_below})</p>"
+        f'<div style="white-space: pre-wrap; line-height: 1.8">{"".join(parts)}</div></body></html>'
+    )
