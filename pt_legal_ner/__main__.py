@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pt_legal_ner").setLevel(logging.INFO)  # e.g. which precision the encoder runs in
     quiet_tokenizer_length_warning()
     args = parser().parse_args(argv)
     return args.func(args)

@@ -137,7 +137,8 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
     assert {"spacy", "spacy-transformers", "spacy-llm", "torch", "onnxruntime", "pypdfium2", "python-docx"} <= requires
     assert "Requires-Dist: torch>=2.1\n" in metadata  # no cap: a user's CUDA build satisfies it
     cpu = json.loads((project / "metrics/cpu_inference.json").read_text())
-    assert cpu["default"] == "int8" and set(cpu["test"]) == set(cpu["dev"]) == {"int8", "fp32"}
+    paths = {"int8", "fp32", "bf16", "int8-invariant", "bf16-invariant"}
+    assert cpu["default"] == "int8" and set(cpu["test"]) == set(cpu["dev"]) == paths
     assert f"{100 * cpu['test']['int8']['ents_f']:.2f}" in metadata  # the card reports the default path
     # the runtime code and the fine-tuned weights travel inside the wheel
     assert "pt_legal_ner/llm/fallback.py" in names and "pt_legal_ner/components/token_ner.py" in names

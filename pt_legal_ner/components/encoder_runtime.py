@@ -7,6 +7,7 @@ given one core uses one core.
 """
 
 import functools
+import logging
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,10 +42,20 @@ def cpu_flags() -> frozenset[str]:
     return frozenset((info.get("flags") or info.get("Features") or "").split())
 
 
-class TorchEncoder:
-    """The fp32 Hugging Face model, as trained."""
+# Instructions that run bf16 matrix products natively (Intel AMX, AVX-512 BF16 on Xeon 4th gen and
+# later and on AMD Zen 4/5): there torch's bf16 autocast ran the encoder 3.0x as fast as fp32 with a
+# relative drift of 0.006 in the last hidden state (../shared/docs/FINDINGS.md). Elsewhere bf16 runs
+# correctly but slowly (emulated).
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
-    name = "fp32 torch"
+
+class TorchEncoder:
+    """The Hugging Face model as trained: fp32, or its matrix products in bf16 (``torch.autocast``:
+    the same fp32 weights, each product's inputs rounded to bf16, results accumulated in fp32)."""
+
+    def __init__(self, bf16: bool = False) -> None:
+        self.bf16 = bf16
+        self.name = "bf16 torch (autocast)" if bf16 else "fp32 torch"
 
     def unavailable(self, int8_graph: bytes) -> str | None:
         return None
@@ -54,11 +65,11 @@ class TorchEncoder:
         training = hf_model.training
         hf_model.eval()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
                 output = hf_model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
         finally:
             hf_model.train(training)
-        return output.last_hidden_state.numpy()
+        return output.last_hidden_state.float().numpy()
 
 
 class OnnxInt8Encoder:
@@ -107,7 +118,16 @@ class OnnxInt8Encoder:
         return self.session(int8_graph).run(None, feeds)[0]
 
 
-PRECISIONS = ("int8", "fp32")
+PRECISIONS = ("auto", "int8", "fp32", "bf16")
+logger = logging.getLogger("pt_legal_ner")
+
+
+def auto_precision(flags: frozenset[str]) -> tuple[str, str]:
+    """The precision ``auto`` picks on a CPU with ``flags``, and why (said in one log line)."""
+    native = [flag for flag in BF16_CPU_FLAGS if flag in flags]
+    if native:
+        return "bf16", f"this CPU has {', '.join(native)}: bf16 matrix products run natively"
+    return "fp32", f"this CPU has none of {', '.join(BF16_CPU_FLAGS)}: bf16 would be emulated, so fp32"
 
 
 @registry.misc("pt_legal_ner.CpuEncoder.v1")
@@ -115,7 +135,16 @@ def make_cpu_encoder(
     precision: str = "int8", needs: Sequence[str] = INT8_CPU_FLAGS, allow_spinning: bool = False
 ) -> OnnxInt8Encoder | TorchEncoder:
     """``int8``: the stored int8 graph on ONNX Runtime where the CPU has one of ``needs`` (none
-    listed: any CPU), else fp32 torch with one warning. ``fp32``: the torch model as trained."""
+    listed: any CPU), else fp32 torch with one warning. ``fp32``: the torch model as trained.
+    ``bf16``: the same model with bf16 matrix products (fast where the CPU has one of
+    ``BF16_CPU_FLAGS``, correct anywhere). ``auto``: bf16 where the CPU runs it natively, else fp32,
+    said in one log line (int8, whose accuracy costs more, only when asked for)."""
     if precision not in PRECISIONS:
         raise ValueError(f"pt_legal_ner.CpuEncoder.v1: precision must be one of {PRECISIONS}, not {precision!r}")
-    return OnnxInt8Encoder(needs, allow_spinning) if precision == "int8" else TorchEncoder()
+    if precision == "auto":
+        precision, why = auto_precision(cpu_flags())
+        cpu = cpuinfo().get("model name") or platform.machine()
+        logger.info("the encoder runs in %s on %s (%s)", precision, cpu, why)
+    if precision == "int8":
+        return OnnxInt8Encoder(needs, allow_spinning)
+    return TorchEncoder(bf16=precision == "bf16")

@@ -46,6 +46,7 @@ def make_transformer_model(
     max_batch_pieces: int = 4096,
     call_cost_pieces: int = CALL_COST_PIECES,
     train_buckets: bool = True,
+    batch_invariant: bool = False,
 ) -> TransformerModel:
     """``spacy-transformers.TransformerModel.v3`` that skips padding on the CPU: inference runs
     ``cpu_encoder``, training (with ``train_buckets``) the torch model, on buckets of windows.
@@ -53,7 +54,9 @@ def make_transformer_model(
     ``call_cost_pieces``: what one more encoder call is worth in padded pieces (a huge value gives one
     bucket padded to the longest window, as spacy-transformers runs it). ``train_buckets=False``:
     training takes spacy-transformers' path, whose dropout masks (drawn over the padded batch)
-    reproduce a v3 run exactly."""
+    reproduce a v3 run exactly. ``batch_invariant``: at inference each window runs alone, trimmed
+    to its own pieces, so its hidden states cannot depend on the windows it shares a batch with
+    (int8's activation scales are computed over the whole call; kernels may block by call size)."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     hf_node = model.layers[0]
     model.layers[0] = Model(
@@ -62,7 +65,9 @@ def make_transformer_model(
         attrs={
             **hf_node.attrs,
             # not msgpack-able, so not saved: the config decides these at every load
-            "cpu": CpuInference(cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces, train_buckets),
+            "cpu": CpuInference(
+                cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces, train_buckets, batch_invariant
+            ),
             INT8_GRAPH: b"",
         },
         shims=hf_node.shims,
@@ -80,11 +85,13 @@ class CpuInference:
         max_batch_pieces: int,
         call_cost_pieces: int,
         train_buckets: bool = True,
+        batch_invariant: bool = False,
     ) -> None:
         self.encoder = encoder
         self.max_batch_pieces = max_batch_pieces
         self.call_cost_pieces = call_cost_pieces
         self.train_buckets = train_buckets
+        self.batch_invariant = batch_invariant
         self.fallback: TorchEncoder | None = None
         self.chosen: tuple[bytes, OnnxInt8Encoder | TorchEncoder] | None = None
 
@@ -145,6 +152,8 @@ def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
     if is_train:
         return train_forward(model, wordpieces, groups, lengths)
     encoder = cpu.runtime(model.attrs[INT8_GRAPH])
+    if cpu.batch_invariant:
+        groups = [np.array([row]) for row in range(len(lengths))]
     hidden = None
     for rows in groups:
         width = int(lengths[rows].max())

@@ -10,6 +10,8 @@ without one. Variants:
   server answers (its first fault's retries fall in the warm-up batch, then its breaker holds);
 - ``int8``: the int8 encoder forced (``needs = []``), whatever the CPU;
 - ``fp32``: the fp32 torch model, padding-free buckets;
+- ``bf16``: the same model with bf16 matrix products (torch autocast), padding-free buckets;
+- ``*-invariant``: each window alone in its own call (``batch_invariant``), for int8, fp32, bf16;
 - ``fp32-padded``: the fp32 torch model with every window of a batch padded to the longest, as
   spacy-transformers runs it (the pipeline before the CPU path);
 - ``hf``: ``transformers.pipeline("token-classification")`` on the same fp32 encoder, saved as a
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import typer
 
+from pt_legal_ner.components.encoder_runtime import cpu_flags
 from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.provenance import git_commit, hardware
 
@@ -37,9 +40,15 @@ VARIANTS = {
     "no-llm": {},
     "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
     "fp32": {"cpu_encoder": {"precision": "fp32"}},
+    "bf16": {"cpu_encoder": {"precision": "bf16"}},
+    "int8-invariant": {"cpu_encoder": {"precision": "int8", "needs": []}, "batch_invariant": True},
+    "fp32-invariant": {"cpu_encoder": {"precision": "fp32"}, "batch_invariant": True},
+    "bf16-invariant": {"cpu_encoder": {"precision": "bf16"}, "batch_invariant": True},
     "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9, "call_cost_pieces": 10**9},
     "hf": None,
 }
+# the CPU's instructions that decide which precision is fast (encoder_runtime's lists)
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "avx512_bf16", "amx_bf16")
 
 RUN = """
 import json, sys, time, warnings
@@ -146,6 +155,7 @@ def main(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     keys = ("load_s", "words_per_s", "peak_rss_mib")
+    seen = [flag for flag in SPEED_FLAGS if flag in cpu_flags()]
     med = {name: {key: statistics.median(r[key] for r in rs) for key in keys} for name, rs in runs.items()}
     lines = [
         f"hardware: {hardware(-1)}; torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}; "
@@ -154,6 +164,7 @@ def main(
         f"median of {repeats} alternating rounds, each variant in a fresh process; "
         f"excluded from the spaCy variants: {', '.join(excluded) or 'nothing'}",
         f"wheel: {wheel_size(packages)}",
+        f"CPU flags seen: {', '.join(seen) or 'none'} (of {', '.join(SPEED_FLAGS)})",
         "",
         "| variant | words/s | × hf | × fp32-padded | × no-llm | peak RSS MiB | spacy.load s |",
         "|---|---|---|---|---|---|---|",

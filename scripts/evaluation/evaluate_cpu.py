@@ -1,9 +1,11 @@
-"""Score the packaged pipeline's CPU paths side by side on test and dev: the default int8 encoder
-and the fp32 torch model of the same pipeline (llm_fallback excluded, as in `evaluate`).
+"""Score the packaged pipeline's CPU paths side by side on test and dev: the default int8 encoder,
+the fp32 torch model, its bf16 products, and int8 and bf16 with each window alone (batch-invariant),
+all of the same pipeline (llm_fallback excluded, as in `evaluate`).
 
 The int8 path is scored with ``needs = []``, so it runs on whatever CPU this is: its integer
-arithmetic does not depend on the CPU (the graph's 7-bit weights never saturate). Writes a JSON
-(the package step reads the default path's test scores from it) and a markdown table per label.
+arithmetic does not depend on the CPU (the graph's 7-bit weights never saturate). bf16 runs
+anywhere too (emulated where the CPU lacks it, with the same rounding). Writes a JSON (the
+package step reads the default path's test scores from it) and a markdown table per label.
 """
 
 import json
@@ -16,9 +18,16 @@ from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.provenance import run_facts
 
-# the config override of each path; int8 is the packaged default
-PATHS = {"int8": {"precision": "int8", "needs": []}, "fp32": {"precision": "fp32"}}
+# the transformer model's config override of each path; int8 is the packaged default
+PATHS = {
+    "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
+    "fp32": {"cpu_encoder": {"precision": "fp32"}},
+    "bf16": {"cpu_encoder": {"precision": "bf16"}},
+    "int8-invariant": {"cpu_encoder": {"precision": "int8", "needs": []}, "batch_invariant": True},
+    "bf16-invariant": {"cpu_encoder": {"precision": "bf16"}, "batch_invariant": True},
+}
 DEFAULT_PATH = "int8"
+REFERENCE = "fp32"
 SCORE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
 
 
@@ -27,7 +36,7 @@ def load(pipeline: Path, path: str):
 
     import pt_legal_ner  # noqa: F401
 
-    override = {"components": {"transformer": {"model": {"cpu_encoder": PATHS[path]}}}}
+    override = {"components": {"transformer": {"model": PATHS[path]}}}
     return spacy.load(pipeline, exclude=["llm_fallback"], config=override)
 
 
@@ -39,30 +48,32 @@ def score(nlp, corpus: Path, limit: int) -> dict:
 
 
 def report(results: dict) -> str:
+    paths = [path for path in results["test"] if path != REFERENCE]
     lines = [
-        "# CPU inference paths: int8 (the packaged default) against fp32 torch, same pipeline",
+        f"# CPU inference paths against fp32 torch, same pipeline ({results['default']}: the packaged default)",
         "",
-        "Entity P/R/F1 of `evaluate-cpu`; Δ = int8 − fp32, in F1 points.",
+        "Entity P/R/F1 of `evaluate-cpu`; each path's F1 with Δ = path − fp32, in F1 points.",
         "",
     ]
     for split in ("test", "dev"):
-        int8, fp32 = results[split]["int8"], results[split]["fp32"]
-        lines += [f"## {split}", "", "| label | int8 P | int8 R | int8 F | fp32 P | fp32 R | fp32 F | Δ F |"]
-        lines.append("|---|---|---|---|---|---|---|---|")
-        labels = sorted(fp32["ents_per_type"])
-        rows = [(label, int8["ents_per_type"][label], fp32["ents_per_type"][label]) for label in labels]
-        rows.append(("**micro avg**", {k: int8[f"ents_{k}"] for k in "prf"}, {k: fp32[f"ents_{k}"] for k in "prf"}))
-        for label, a, b in rows:
-            delta = 100 * (a["f"] - b["f"])
-            lines.append(
-                f"| {label} | {pct(a['p'])} | {pct(a['r'])} | {pct(a['f'])} | {pct(b['p'])} | {pct(b['r'])} "
-                f"| {pct(b['f'])} | {delta:+.2f} |"
-            )
+        ref = results[split][REFERENCE]
+        header = "| label | fp32 P | fp32 R | fp32 F | " + " | ".join(f"{p} F (Δ)" for p in paths) + " |"
+        lines += [f"## {split}", "", header]
+        lines.append("|---|---|---|---|" + "---|" * len(paths))
+        labels = sorted(ref["ents_per_type"])
+        everyone = [REFERENCE, *paths]
+        rows = [(label, {p: results[split][p]["ents_per_type"][label] for p in everyone}) for label in labels]
+        micro = {p: {k: results[split][p][f"ents_{k}"] for k in "prf"} for p in everyone}
+        for label, by_path in [*rows, ("**micro avg**", micro)]:
+            b = by_path[REFERENCE]
+            cells = [f"{pct(by_path[p]['f'])} ({100 * (by_path[p]['f'] - b['f']):+.2f})" for p in paths]
+            lines.append(f"| {label} | {pct(b['p'])} | {pct(b['r'])} | {pct(b['f'])} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [
         *produced_lines(results),
-        "- the int8 path ran with `needs = []` (on any CPU); its words/s here is not the fast path's speed on a "
-        "CPU with VNNI: `benchmark` measures speed.",
+        "- the int8 paths ran with `needs = []` (on any CPU), bf16 wherever this is (emulated without"
+        " avx512_bf16/amx_bf16, with the same rounding); words/s here is not any path's speed: `benchmark`"
+        " measures speed.",
         "",
     ]
     return "\n".join(lines)
@@ -90,8 +101,9 @@ def main(
     write_text_atomic(output_json, json.dumps(results, indent=2) + "\n")
     write_text_atomic(output_md, report(results))
     for split in ("test", "dev"):
-        delta = 100 * (results[split]["int8"]["ents_f"] - results[split]["fp32"]["ents_f"])
-        typer.echo(f"{split}: int8 − fp32 = {delta:+.2f} F1")
+        for path in PATHS:
+            delta = 100 * (results[split][path]["ents_f"] - results[split][REFERENCE]["ents_f"])
+            typer.echo(f"{split}: {path} − fp32 = {delta:+.2f} F1")
 
 
 if __name__ == "__main__":

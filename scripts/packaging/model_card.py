@@ -63,8 +63,8 @@ def cpu_path_note(cpu_paths: dict) -> str:
     others = ", ".join(f"{path} {100 * scores['ents_f']:.2f}" for path, scores in test.items() if path != default)
     return (
         f"The scores are those of the {default} encoder, the packaged default on CPUs with VNNI/AMX/Arm "
-        f"dot-product instructions; test F1 of the other path of the same model: {others} (the fp32 path "
-        "runs on CPUs without those instructions and on GPUs)."
+        f"dot-product instructions; test F1 of the other paths of the same model: {others} (the fp32 path "
+        "runs on CPUs without those instructions and on GPUs; bf16 is the fp32 model with bf16 products)."
     )
 
 
