@@ -38,6 +38,19 @@ def is_pipeline_folder(model: str) -> bool:
     return (Path(model) / "config.cfg").is_file()
 
 
+def resolved_model(model: str) -> str:
+    """A pipeline folder as an absolute path (the commands run elsewhere), a package name as it is."""
+    return str(Path(model).resolve()) if is_pipeline_folder(model) else model
+
+
+def header(module: str, model: str, python: str) -> list[str]:
+    """The figures' first lines: the command, the hardware, the commit, the model and interpreter."""
+    return [
+        f"command: python -m {module} {' '.join(sys.argv[1:])}",
+        f"hardware: {hardware(-1)}; commit: {git_commit()}; model: {model}; python: {python}",
+    ]
+
+
 def run_annotate(
     python: str,
     model: str,
@@ -75,11 +88,8 @@ def main(
     pages: int = typer.Option(300, help="length of the long judgment"),
 ) -> None:
     extra = ["--exclude", "llm_fallback"]
-    model = str(Path(model).resolve()) if is_pipeline_folder(model) else model
-    lines = [
-        f"command: python -m scripts.benchmarks.benchmark_annotate {' '.join(sys.argv[1:])}",
-        f"hardware: {hardware(-1)}; commit: {git_commit()}; model: {model}",
-    ]
+    model = resolved_model(model)
+    lines = header("scripts.benchmarks.benchmark_annotate", model, python)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         n_docs = sum(1 for p in folder.iterdir() if p.is_file())

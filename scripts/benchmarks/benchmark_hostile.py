@@ -17,10 +17,9 @@ import typer
 
 from pt_legal_ner.io.atomic import write_text_atomic
 from pt_legal_ner.io.parts import part_files, read_part
-from scripts.benchmarks.benchmark_annotate import is_pipeline_folder
+from scripts.benchmarks.benchmark_annotate import header, is_pipeline_folder, resolved_model
 from scripts.benchmarks.hostile_files import hostile_folder
 from scripts.benchmarks.process_memory import TreePeak, run_measured
-from scripts.provenance import git_commit, hardware
 
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024**2
@@ -57,11 +56,8 @@ def main(
     seed: int = typer.Option(0, help="seed of the mutations"),
     ray: bool = typer.Option(True, help="also run annotate --ray on a 2-node cluster"),
 ) -> None:
-    model = str(Path(model).resolve()) if is_pipeline_folder(model) else model
-    lines = [
-        f"command: python -m scripts.benchmarks.benchmark_hostile {' '.join(sys.argv[1:])}",
-        f"hardware: {hardware(-1)}; commit: {git_commit()}; model: {model}; python: {python}",
-    ]
+    model = resolved_model(model)
+    lines = header("scripts.benchmarks.benchmark_hostile", model, python)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         folder = tmp / "in"
