@@ -189,7 +189,8 @@ def finished(slot: Slot, html: bool) -> tuple[dict[str, Any], str | None]:
     them is the document's error record."""
     try:
         record = make_record(slot)
-        json.dumps(record)  # what the writer will do: fail here, for this document only
+        # what the writer will do, on what can fail (spans_of's output, the fields), not the text
+        json.dumps([record["entities"], record["fields"]])
         return record, render_page(record) if html and record["error"] is None else None
     except Exception as err:
         document = slot.document

@@ -23,7 +23,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 
-from pt_legal_ner.io.limits import DEFAULT_LIMITS, MIB, LimitExceeded, Limits, check
+from pt_legal_ner.io.limits import DEFAULT_LIMITS, MIB, Limits, check
 
 PDF_MAGIC = b"%PDF-"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -173,7 +173,7 @@ def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
         blocks = []
         for block in document.iter_inner_content():
             blocks.append(_table_text(block) if isinstance(block, Table) else block.text)
-    except (LimitExceeded, MemoryError):
+    except MemoryError:  # the reader process's cap: it names the limit
         raise
     except Exception as err:  # zipfile's, lxml's and python-docx's own errors alike
         raise ExtractionError(f"damaged DOCX ({type(err).__name__}: {err})") from None

@@ -36,10 +36,6 @@ BOOT = (
 )
 
 
-class ReaderDied(RuntimeError):
-    """The child died or overran its time: the file's error, not the run's."""
-
-
 def _write_frame(stream, payload: bytes) -> None:
     stream.write(FRAME.pack(len(payload)))
     stream.write(payload)
@@ -73,15 +69,15 @@ class ReaderProcess:
         from pt_legal_ner.io.extract import ExtractionError
 
         with self._lock:
-            try:
-                status, value = self._ask(kind, data, limits)
-            except ReaderDied as err:
-                raise ExtractionError(str(err)) from None
+            status, value = self._ask(kind, data, limits)
         if status == "error":
             raise ExtractionError(value)
         return value
 
     def _ask(self, kind: str, data: bytes, limits: Limits) -> tuple[str, object]:
+        """The child's (status, value); a child that died or overran is the file's ExtractionError."""
+        from pt_legal_ner.io.extract import ExtractionError
+
         proc = self._start()
         try:
             _write_frame(proc.stdin, pickle.dumps((kind, limits)))
@@ -90,13 +86,13 @@ class ReaderProcess:
             reply = self._read_reply(proc, time.monotonic() + limits.max_read_seconds)
         except TimeoutError:
             self.close()
-            raise ReaderDied(
+            raise ExtractionError(
                 f"reading it took over {limits.max_read_seconds} s, the limit max_read_seconds:"
                 " raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"
             ) from None
         except (BrokenPipeError, ConnectionError, EOFError):
             code = self.close()
-            raise ReaderDied(self._death(code, kind, limits)) from None
+            raise ExtractionError(self._death(code, kind, limits)) from None
         return pickle.loads(reply)
 
     @staticmethod
