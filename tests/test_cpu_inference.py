@@ -58,8 +58,9 @@ TRAIN = [
 ]
 
 
-def path_config(**cpu_encoder) -> dict:
-    return {"components": {"transformer": {"model": {"cpu_encoder": cpu_encoder}}}}
+def path_config(batch_invariant: bool = True, **cpu_encoder) -> dict:
+    model = {"cpu_encoder": cpu_encoder, "batch_invariant": batch_invariant}
+    return {"components": {"transformer": {"model": model}}}
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +119,10 @@ def test_buckets_hold_every_row_once_and_cut_where_padding_costs_more_than_a_cal
 
 def test_padding_free_buckets_give_the_entities_of_the_padded_batch(pipelines, texts):
     _, int8_dir = pipelines
-    padded = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    padded = spacy.load(int8_dir, config=path_config(False, precision="fp32"))
     cpu = padded.get_pipe("transformer").model.layers[0].attrs["cpu"]
     cpu.max_batch_pieces = cpu.call_cost_pieces = 10**9  # one group, as spacy-transformers runs it
-    bucketed = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    bucketed = spacy.load(int8_dir, config=path_config(False, precision="fp32"))
     bucketed.get_pipe("transformer").model.layers[0].attrs["cpu"].max_batch_pieces = 128
     expected = entities(padded, texts)
     assert len({c for doc in expected for c in doc["confidence"]}) > 100  # not a constant output
@@ -203,6 +204,7 @@ print(json.dumps({"ents": ents, "warnings": [str(w.message) for w in caught if "
 def test_a_pipeline_without_an_int8_graph_says_how_to_build_it(pipelines, texts):
     fp32_dir, _ = pipelines
     settings = Config().from_disk(ROOT / "configs" / "cpu_inference.cfg")
+    settings["components"]["transformer"]["model"]["cpu_encoder"]["precision"] = "int8"
     nlp = spacy.load(fp32_dir, config=cpu_overrides(settings, spacy.util.load_config(fp32_dir / "config.cfg")))
     with pytest.warns(UserWarning, match="quantize-encoder"):
         fast = entities(nlp, texts[:6])
@@ -272,35 +274,57 @@ def test_training_in_buckets_gives_the_losses_and_gradients_of_the_padded_batch(
     assert padded_grads["embeddings.word_embeddings.weight"].abs().sum() > 0
 
 
+def windows(doc) -> np.ndarray:
+    """The doc's windows' hidden states end to end, each trimmed to its own pieces (a batch pads
+    them to its longest)."""
+    data = doc._.trf_data
+    states = data.tensors[0]
+    return np.concatenate([states[i, :n] for i, n in enumerate(data.wordpieces.lengths)])
+
+
 def per_doc(nlp, texts: list[str], order: list[int], batch_size: int) -> dict[int, dict]:
     """Each text's entities and token confidences when the texts run in ``order``, ``batch_size`` a batch."""
     return {
-        i: {"ents": [(e.start_char, e.end_char, e.label_) for e in doc.ents], "confidence": doc._.token_confidence}
+        i: {
+            "ents": [(e.start_char, e.end_char, e.label_) for e in doc.ents],
+            "confidence": doc._.token_confidence,
+            "hidden": windows(doc),
+        }
         for i, doc in zip(order, nlp.pipe([texts[i] for i in order], batch_size=batch_size), strict=True)
     }
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
 def test_with_batch_invariance_a_document_gets_the_same_entities_alone_and_in_any_batch(pipelines, texts, precision):
-    """Each text alone, then shuffled among the others in batches of 8 (windows of several lengths
-    share calls): the same entities, confidences within 1e-4, on every precision the pipeline can run."""
+    """Each text alone, then shuffled among the others in batches of 8 and of 5 (windows of several
+    lengths share calls), with 1, 2 and 3 threads: the same entities and confidences within 1e-4 on
+    every precision the pipeline can run, and the encoder's hidden states bit for bit."""
     _, int8_dir = pipelines
     config = {"cpu_encoder": {"precision": precision, "needs": []}, "batch_invariant": True}
     nlp = spacy.load(int8_dir, config={"components": {"transformer": {"model": config}}})
     sample = texts[:16]
-    alone = per_doc(nlp, sample, list(range(len(sample))), batch_size=1)
-    shuffled = list(np.random.default_rng(1).permutation(len(sample)))
-    together = per_doc(nlp, sample, shuffled, batch_size=8)
-    for i in range(len(sample)):
-        assert together[i]["ents"] == alone[i]["ents"], f"text {i}"
-        np.testing.assert_allclose(together[i]["confidence"], alone[i]["confidence"], atol=1e-4, err_msg=f"text {i}")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        alone = per_doc(nlp, sample, list(range(len(sample))), batch_size=1)
+        for n_threads, batch_size, seed in ((2, 8, 1), (1, 8, 2), (3, 5, 3)):
+            torch.set_num_threads(n_threads)
+            shuffled = list(np.random.default_rng(seed).permutation(len(sample)))
+            together = per_doc(nlp, sample, shuffled, batch_size=batch_size)
+            for i in range(len(sample)):
+                where = f"text {i}, {n_threads} threads, batches of {batch_size}"
+                assert together[i]["ents"] == alone[i]["ents"], where
+                assert np.array_equal(together[i]["hidden"], alone[i]["hidden"]), where
+                np.testing.assert_allclose(together[i]["confidence"], alone[i]["confidence"], atol=1e-4, err_msg=where)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_bf16_is_the_fp32_model_with_bf16_products(pipelines, texts):
     _, int8_dir = pipelines
     bf16 = spacy.load(int8_dir, config=path_config(precision="bf16"))
     encoder = bf16.get_pipe("transformer").model.layers[0].attrs["cpu"].encoder
-    assert isinstance(encoder, TorchEncoder) and encoder.bf16 and encoder.name == "bf16 torch (autocast)"
+    assert isinstance(encoder, TorchEncoder) and encoder.bf16 and encoder.name == "bf16 torch"
     fp32 = spacy.load(int8_dir, config=path_config(precision="fp32"))
     for doc, ref in zip(bf16.pipe(texts[:4]), fp32.pipe(texts[:4]), strict=True):
         a, b = doc._.trf_data.tensors[0], ref._.trf_data.tensors[0]
@@ -310,11 +334,33 @@ def test_bf16_is_the_fp32_model_with_bf16_products(pipelines, texts):
 
 
 @pytest.mark.parametrize(
-    ("flags", "expected"),
-    [({"avx2", "amx_bf16", "amx_int8"}, "bf16"), ({"avx2", "avx512_bf16"}, "bf16"), ({"avx2", "avx512_vnni"}, "fp32")],
+    ("flags", "expected", "why"),
+    [
+        ({"avx2", "amx_bf16", "amx_int8"}, "bf16", "natively"),
+        ({"avx2", "avx512_bf16", "avx512_vnni"}, "bf16", "natively"),
+        ({"avx2", "avx512_vnni"}, "int8", "bf16 would be emulated"),
+        ({"asimd", "asimddp"}, "int8", "bf16 would be emulated"),
+        ({"avx2", "fma"}, "fp32", "gain little"),
+    ],
 )
-def test_auto_takes_bf16_only_where_the_cpu_runs_it_natively_and_says_why(flags, expected):
-    from pt_legal_ner.components.encoder_runtime import auto_precision
+def test_auto_takes_what_the_cpu_runs_natively_and_says_why(flags, expected, why):
+    from pt_legal_ner.components.encoder_runtime import AUTO_PATHS, auto_precision
 
-    precision, why = auto_precision(frozenset(flags))
-    assert precision == expected and ("natively" in why if expected == "bf16" else "emulated" in why)
+    precision, reason = auto_precision(frozenset(flags))
+    assert precision == expected and why in reason and precision in AUTO_PATHS
+
+
+def test_auto_is_the_packaged_default_and_logs_its_choice_once(pipelines, caplog):
+    import logging
+
+    from pt_legal_ner.components.encoder_runtime import auto_precision, cpu_flags
+
+    _, int8_dir = pipelines
+    with caplog.at_level(logging.INFO, logger="pt_legal_ner"):
+        nlp = spacy.load(int8_dir)
+    chosen = [r.getMessage() for r in caplog.records if "the encoder runs in" in r.getMessage()]
+    expected = auto_precision(cpu_flags())[0]
+    assert len(chosen) == 1 and chosen[0].startswith(f"the encoder runs in {expected} on ")
+    cpu = nlp.get_pipe("transformer").model.layers[0].attrs["cpu"]
+    names = {"bf16": "bf16", "fp32": "fp32", "int8": "ONNX"}
+    assert cpu.batch_invariant and cpu.encoder.name.startswith(names[expected])

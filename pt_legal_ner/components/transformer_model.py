@@ -54,9 +54,10 @@ def make_transformer_model(
     ``call_cost_pieces``: what one more encoder call is worth in padded pieces (a huge value gives one
     bucket padded to the longest window, as spacy-transformers runs it). ``train_buckets=False``:
     training takes spacy-transformers' path, whose dropout masks (drawn over the padded batch)
-    reproduce a v3 run exactly. ``batch_invariant``: at inference each window runs alone, trimmed
-    to its own pieces, so its hidden states cannot depend on the windows it shares a batch with
-    (int8's activation scales are computed over the whole call; kernels may block by call size)."""
+    reproduce a v3 run exactly. ``batch_invariant``: at inference ``cpu_encoder.encode`` gives each
+    window hidden states that cannot depend on the windows it shares a batch with, nor on the
+    thread count (int8's activation scales are computed over the whole call; kernels block and
+    split their sums by call size and threads); off, windows run in buckets."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     hf_node = model.layers[0]
     model.layers[0] = Model(
@@ -153,15 +154,16 @@ def bucketed_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool):
         return train_forward(model, wordpieces, groups, lengths)
     encoder = cpu.runtime(model.attrs[INT8_GRAPH])
     if cpu.batch_invariant:
-        groups = [np.array([row]) for row in range(len(lengths))]
-    hidden = None
-    for rows in groups:
-        width = int(lengths[rows].max())
-        states = encoder(hf_model, model.attrs[INT8_GRAPH], ids[rows, :width], mask[rows, :width])
-        if hidden is None:
-            # padding positions stay zero: no token is aligned to them
-            hidden = np.zeros((*ids.shape, states.shape[-1]), dtype=np.float32)
-        hidden[rows, :width] = states
+        hidden = encoder.encode(hf_model, model.attrs[INT8_GRAPH], ids, lengths)
+    else:
+        hidden = None
+        for rows in groups:
+            width = int(lengths[rows].max())
+            states = encoder(hf_model, model.attrs[INT8_GRAPH], ids[rows, :width], mask[rows, :width])
+            if hidden is None:
+                # padding positions stay zero: no token is aligned to them
+                hidden = np.zeros((*ids.shape, states.shape[-1]), dtype=np.float32)
+            hidden[rows, :width] = states
     output = BaseModelOutput(last_hidden_state=torch.from_numpy(hidden))
 
     def backprop(d_output):

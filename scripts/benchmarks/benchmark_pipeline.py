@@ -5,13 +5,14 @@ of a .spacy corpus, in alternating rounds; the figures are medians. Words are sp
 same texts for every variant. No Ollama server is reachable (a closed port), as on a CPU server
 without one. Variants:
 
-- ``default``: the pipeline as `spacy.load` gives it (int8 where the CPU allows, else fp32 with a warning);
+- ``default``: the pipeline as `spacy.load` gives it (``precision = "auto"``: bf16 where the CPU has
+  amx_bf16/avx512_bf16, int8 where it has VNNI, else fp32; batch-invariant);
 - ``no-llm``: the same without ``llm_fallback`` (``exclude``): what the LLM component costs when no
   server answers (its first fault's retries fall in the warm-up batch, then its breaker holds);
-- ``int8``: the int8 encoder forced (``needs = []``), whatever the CPU;
-- ``fp32``: the fp32 torch model, padding-free buckets;
-- ``bf16``: the same model with bf16 matrix products (torch autocast), padding-free buckets;
-- ``*-invariant``: each window alone in its own call (``batch_invariant``), for int8, fp32, bf16;
+- ``bf16``, ``int8``, ``fp32``: each precision forced (int8 with ``needs = []``, bf16 emulated where
+  not native), batch-invariant as packaged;
+- ``*-buckets``: the same precision with ``batch_invariant = false``: windows sorted into
+  buckets, one call each (the path before; a window's result then depends on its bucket);
 - ``fp32-padded``: the fp32 torch model with every window of a batch padded to the longest, as
   spacy-transformers runs it (the pipeline before the CPU path);
 - ``hf``: ``transformers.pipeline("token-classification")`` on the same fp32 encoder, saved as a
@@ -35,16 +36,18 @@ from pt_legal_ner.components.encoder_runtime import cpu_flags
 from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.provenance import git_commit, hardware
 
+BUCKETS = {"batch_invariant": False}
+ONE_GROUP = {"max_batch_pieces": 10**9, "call_cost_pieces": 10**9}
 VARIANTS = {
     "default": {},
     "no-llm": {},
+    "bf16": {"cpu_encoder": {"precision": "bf16"}},
     "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
     "fp32": {"cpu_encoder": {"precision": "fp32"}},
-    "bf16": {"cpu_encoder": {"precision": "bf16"}},
-    "int8-invariant": {"cpu_encoder": {"precision": "int8", "needs": []}, "batch_invariant": True},
-    "fp32-invariant": {"cpu_encoder": {"precision": "fp32"}, "batch_invariant": True},
-    "bf16-invariant": {"cpu_encoder": {"precision": "bf16"}, "batch_invariant": True},
-    "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, "max_batch_pieces": 10**9, "call_cost_pieces": 10**9},
+    "bf16-buckets": {"cpu_encoder": {"precision": "bf16"}, **BUCKETS},
+    "int8-buckets": {"cpu_encoder": {"precision": "int8", "needs": []}, **BUCKETS},
+    "fp32-buckets": {"cpu_encoder": {"precision": "fp32"}, **BUCKETS},
+    "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, **BUCKETS, **ONE_GROUP},
     "hf": None,
 }
 # the CPU's instructions that decide which precision is fast (encoder_runtime's lists)
@@ -55,6 +58,13 @@ import json, sys, time, warnings
 t = time.perf_counter()
 target, texts_file, batch_size, variant = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
 exclude = json.loads(sys.argv[5])
+spent = [0.0]
+import logging
+said = []  # what the pipeline says it chose ("the encoder runs in ...")
+handler = logging.Handler()
+handler.emit = lambda record: said.append(record.getMessage())
+logging.getLogger("pt_legal_ner").addHandler(handler)
+logging.getLogger("pt_legal_ner").setLevel(logging.INFO)
 texts = json.load(open(texts_file, encoding="utf-8"))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -67,14 +77,25 @@ with warnings.catch_warnings(record=True) as caught:
         config = {"components": {"transformer": {"model": variant}}} if variant else {}
         nlp = spacy.load(target, config=config, exclude=exclude)
         run = lambda batch: list(nlp.pipe(batch, batch_size=batch_size))
+        # the encoder's share of the time: the transformer node that runs it, timed
+        node = nlp.get_pipe("transformer").model.layers[0]
+        forward = node._func
+        def timed(*args, _spent=spent, **kwargs):
+            start = time.perf_counter()
+            try:
+                return forward(*args, **kwargs)
+            finally:
+                _spent[0] += time.perf_counter() - start
+        node._func = timed
     load_s = time.perf_counter() - t
     run(texts[:batch_size])  # warm-up
+    spent[0] = 0.0
     t = time.perf_counter()
     run(texts)
     seconds = time.perf_counter() - t
 # this process's own peak (ru_maxrss would carry the parent's across fork and exec)
 rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-print(json.dumps({"load_s": load_s, "seconds": seconds, "peak_rss_mib": rss,
+print(json.dumps({"load_s": load_s, "seconds": seconds, "peak_rss_mib": rss, "encoder_s": spent[0], "said": said,
                   "warnings": sorted({str(w.message) for w in caught if "pt_legal_ner" in str(w.message)})}))
 """
 
@@ -150,11 +171,12 @@ def main(
                 target = str(work / "hf") if name == "hf" else pipeline
                 leave_out = [*excluded, "llm_fallback"] if name == "no-llm" else excluded
                 result = run_variant(target, texts_file, batch_size, VARIANTS[name], leave_out, env)
-                runs[name].append(result | {"words_per_s": n_words / result["seconds"]})
+                share = result["encoder_s"] / result["seconds"]
+                runs[name].append(result | {"words_per_s": n_words / result["seconds"], "encoder_share": share})
                 typer.echo(f"round {round_ + 1} {name}: {runs[name][-1]['words_per_s']:,.0f} words/s", err=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    keys = ("load_s", "words_per_s", "peak_rss_mib")
+    keys = ("load_s", "words_per_s", "peak_rss_mib", "encoder_share")
     seen = [flag for flag in SPEED_FLAGS if flag in cpu_flags()]
     med = {name: {key: statistics.median(r[key] for r in rs) for key in keys} for name, rs in runs.items()}
     lines = [
@@ -166,8 +188,8 @@ def main(
         f"wheel: {wheel_size(packages)}",
         f"CPU flags seen: {', '.join(seen) or 'none'} (of {', '.join(SPEED_FLAGS)})",
         "",
-        "| variant | words/s | × hf | × fp32-padded | × no-llm | peak RSS MiB | spacy.load s |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | words/s | × hf | × fp32-padded | × no-llm | encoder share | peak RSS MiB | spacy.load s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def ratio(name: str, base: str) -> str:
@@ -177,11 +199,13 @@ def main(
         m = med[name]
         lines.append(
             f"| {name} | {m['words_per_s']:,.0f} | {ratio(name, 'hf')} | {ratio(name, 'fp32-padded')} "
-            f"| {ratio(name, 'no-llm')} "
+            f"| {ratio(name, 'no-llm')} | {'n/a' if name == 'hf' else format(m['encoder_share'], '.0%')} "
             f"| {m['peak_rss_mib']:,.0f} | {m['load_s']:.2f} |"
         )
     warned = sorted({w for rs in runs.values() for r in rs for w in r["warnings"]})
     lines += ["", *(f"warning: {w}" for w in warned)]
+    if "default" in runs:
+        lines += [f"default: {message}" for message in dict.fromkeys(runs["default"][0]["said"])]
     typer.echo("\n".join(lines))
     if output is not None:
         write_text_atomic(output, "\n".join(lines) + "\n")

@@ -6,6 +6,10 @@ apart from the work: the Ray driver records when the first part began and the la
 (pt_legal_ner/annotation/on_ray.py), the single-machine run times its load and its work apart.
 Every run uses 1 torch thread per process, so the 2-node run has one CPU per node.
 Efficiency = words/s(2 nodes) / (2 x words/s(1 node)), on the work alone.
+
+Records: each Ray run's records against those of the plain command on one machine with all its
+threads (`python -m pt_legal_ner annotate`, what a user runs first): a document's entities must not
+depend on where, in which batch or with how many threads it ran.
 """
 
 from __future__ import annotations
@@ -70,6 +74,29 @@ def ray_run(model: str, folder: Path, out: Path, exclude: list[str], address: st
             "total_s": time.time() - start, "nodes": len(result["nodes"])}  # fmt: skip
 
 
+def command_run(model: str, folder: Path, out: Path, exclude: list[str]) -> None:
+    """The plain command, all threads: the records every other run is compared with."""
+    excludes = [arg for name in exclude for arg in ("--exclude", name)]
+    command = [sys.executable, "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out), "--model", model]
+    subprocess.run(command + excludes, cwd=ROOT, capture_output=True, text=True, check=True)
+
+
+def records(path: Path) -> dict[str, list]:
+    """Each document's entities (id -> spans, labels, confidences), from a JSONL file or Ray's part files."""
+    files = sorted(path.glob("part-*.jsonl")) if path.is_dir() else [path]
+    found = {}
+    for file in files:
+        for line in file.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            entities = [(e["start"], e["end"], e["label"], e["confidence"]) for e in record["entities"] or []]
+            found[record["id"]] = record.get("error") or entities
+    return found
+
+
+def differing(reference: dict[str, list], other: dict[str, list]) -> int:
+    return sum(other.get(key) != value for key, value in reference.items()) + len(set(other) - set(reference))
+
+
 def median_of(runs: list[dict]) -> dict:
     keys = ("startup_s", "work_s")
     figures = {key: statistics.median(run[key] for run in runs) for key in keys}
@@ -97,8 +124,11 @@ def main(
         shutil.copy(file, folder / file.name)
     results: dict[str, dict] = {}
     try:
+        command_run(model, folder, work / "command.jsonl", exclude)
+        reference = records(work / "command.jsonl")
         runs = [single_run(model, folder, work / f"single{i}.jsonl", exclude) for i in range(repeats)]
         results["single machine, 1 thread"] = median_of(runs)
+        results["single machine, 1 thread"]["differ"] = differing(reference, records(work / "single0.jsonl"))
         for nodes in (1, 2):
             cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
             for _ in range(nodes - 1):
@@ -112,6 +142,8 @@ def main(
             finally:
                 cluster.shutdown()
             results[f"Ray, {nodes} actor(s) x 1 thread, {nodes} node(s)"] = median_of(runs)
+            differ = max(differing(reference, records(work / f"ray{nodes}_{i}")) for i in range(repeats))
+            results[f"Ray, {nodes} actor(s) x 1 thread, {nodes} node(s)"]["differ"] = differ
     finally:
         shutil.rmtree(work, ignore_errors=True)
     one = results["Ray, 1 actor(s) x 1 thread, 1 node(s)"]["words_per_s"]
@@ -123,13 +155,19 @@ def main(
         f"# commit {git_commit()}, {hardware(-1)}, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}",
         f"# {len(files)} raw LeNER-Br texts, {words:,} words; medians of {repeats}; excluded: {', '.join(exclude)}",
         "",
-        f"{'run':<40} {'start-up s':>10} {'work s':>8} {'words/s':>8} {'nodes used':>10}",
+        f"{'run':<40} {'start-up s':>10} {'work s':>8} {'words/s':>8} {'nodes used':>10} {'docs differing':>14}",
     ]
     for name, r in results.items():
         lines.append(
             f"{name:<40} {r['startup_s']:>10.1f} {r['work_s']:>8.1f} {r['words_per_s']:>8,.0f} {r['nodes']:>10}"
+            f" {r['differ']:>14}"
         )
-    lines += ["", f"efficiency, 2 nodes against 1: {two / (2 * one):.2f}"]
+    lines += [
+        "",
+        f"efficiency, 2 nodes against 1: {two / (2 * one):.2f}",
+        f"docs differing: of {len(reference)}, entities other than `python -m pt_legal_ner annotate` with all "
+        f"{os.cpu_count()} threads gave (worst of the repeats)",
+    ]
     text = "\n".join(lines) + "\n"
     write_text_atomic(output, text)
     typer.echo(text)

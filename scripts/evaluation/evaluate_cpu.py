@@ -1,6 +1,7 @@
-"""Score the packaged pipeline's CPU paths side by side on test and dev: the default int8 encoder,
-the fp32 torch model, its bf16 products, and int8 and bf16 with each window alone (batch-invariant),
-all of the same pipeline (llm_fallback excluded, as in `evaluate`).
+"""Score the packaged pipeline's CPU paths side by side on test and dev: the int8 encoder, the fp32
+torch model and its bf16 products, each as the packaged config runs it (batch-invariant), all of
+the same pipeline (llm_fallback excluded, as in `evaluate`). `precision = "auto"` picks one of them
+per CPU (``AUTO_PATHS``); the JSON says which on which CPU, for the model card.
 
 The int8 path is scored with ``needs = []``, so it runs on whatever CPU this is: its integer
 arithmetic does not depend on the CPU (the graph's 7-bit weights never saturate). bf16 runs
@@ -14,19 +15,13 @@ from pathlib import Path
 
 import typer
 
+from pt_legal_ner.components.encoder_runtime import AUTO_PATHS, auto_precision, cpu_flags
 from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
 from scripts.provenance import run_facts
 
-# the transformer model's config override of each path; int8 is the packaged default
-PATHS = {
-    "int8": {"cpu_encoder": {"precision": "int8", "needs": []}},
-    "fp32": {"cpu_encoder": {"precision": "fp32"}},
-    "bf16": {"cpu_encoder": {"precision": "bf16"}},
-    "int8-invariant": {"cpu_encoder": {"precision": "int8", "needs": []}, "batch_invariant": True},
-    "bf16-invariant": {"cpu_encoder": {"precision": "bf16"}, "batch_invariant": True},
-}
-DEFAULT_PATH = "int8"
+# the transformer model's config override of each path (``auto`` picks one of them per CPU)
+PATHS = {path: {"cpu_encoder": {"precision": path, "needs": []}} for path in ("bf16", "int8", "fp32")}
 REFERENCE = "fp32"
 SCORE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed")
 
@@ -50,7 +45,11 @@ def score(nlp, corpus: Path, limit: int) -> dict:
 def report(results: dict) -> str:
     paths = [path for path in results["test"] if path != REFERENCE]
     lines = [
-        f"# CPU inference paths against fp32 torch, same pipeline ({results['default']}: the packaged default)",
+        "# CPU inference paths against fp32 torch, same pipeline",
+        "",
+        'The packaged default (`precision = "auto"`) runs '
+        + "; ".join(f"{path} on {cpus}" for path, cpus in results["auto"].items())
+        + ".",
         "",
         "Entity P/R/F1 of `evaluate-cpu`; each path's F1 with Δ = path − fp32, in F1 points.",
         "",
@@ -88,7 +87,8 @@ def main(
     limit: int = typer.Option(0, help="score the first N docs of each corpus (0 = all; smoke runs)"),
 ) -> None:
     start = time.time()
-    results: dict = {"default": DEFAULT_PATH, "paths": PATHS, "test": {}, "dev": {}}
+    here = auto_precision(cpu_flags())[0]
+    results: dict = {"auto": AUTO_PATHS, "here": here, "paths": PATHS, "test": {}, "dev": {}}
     for path in PATHS:
         nlp = load(pipeline, path)
         for split, corpus in (("test", test), ("dev", dev)):

@@ -57,15 +57,26 @@ def llm_limit(llm_metrics: dict) -> str:
     )
 
 
-def cpu_path_note(cpu_paths: dict) -> str:
-    """Which CPU path the scores are of, and what the other path scores."""
-    default, test = cpu_paths["default"], cpu_paths["test"]
-    others = ", ".join(f"{path} {100 * scores['ents_f']:.2f}" for path, scores in test.items() if path != default)
-    return (
-        f"The scores are those of the {default} encoder, the packaged default on CPUs with VNNI/AMX/Arm "
-        f"dot-product instructions; test F1 of the other paths of the same model: {others} (the fp32 path "
-        "runs on CPUs without those instructions and on GPUs; bf16 is the fp32 model with bf16 products)."
-    )
+def cpu_path_rows(cpu_paths: dict) -> list[dict[str, Any]]:
+    """What `precision = "auto"` runs on each kind of CPU, with its F1 against the fp32 model's."""
+    rows = []
+    for path, cpus in cpu_paths["auto"].items():
+        row: dict[str, Any] = {"cpus": cpus, "path": path}
+        for split in ("test", "dev"):
+            f, ref = cpu_paths[split][path]["ents_f"], cpu_paths[split]["fp32"]["ents_f"]
+            row |= {f"{split}_f1": round(100 * f, 2), f"{split}_delta": round(100 * (f - ref), 2)}
+        rows.append(row)
+    return rows
+
+
+def cpu_path_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| CPU | encoder runs in | test F1 (Δ fp32) | dev F1 (Δ fp32) |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['cpus']} | {row['path']} | {row['test_f1']:.2f} ({row['test_delta']:+.2f}) "
+            f"| {row['dev_f1']:.2f} ({row['dev_delta']:+.2f}) |"
+        )
+    return "\n".join(lines)
 
 
 def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str, cpu_paths: dict) -> dict[str, Any]:
@@ -81,10 +92,11 @@ def card_fields(scores: dict, run: dict, llm_metrics: dict, encoder: str, cpu_pa
             "commit": run["git_commit"],
         },
         "cpu_speed": {
-            "words_per_s": round(scores["speed"]),
-            "measured_by": f"`evaluate-cpu` on the test split, trained components only, on {cpu_paths['hardware']}",
+            "words_per_s": round(cpu_paths["test"][cpu_paths["here"]]["speed"]),
+            "measured_by": f"`evaluate-cpu` on the test split, trained components only, {cpu_paths['here']} "
+            f"(what `auto` picks there), on {cpu_paths['hardware']}",
         },
-        "cpu_paths": cpu_path_note(cpu_paths),
+        "cpu_paths": cpu_path_rows(cpu_paths),
         "limitations": [f"Weakest labels on test: {weakest_labels(scores)}.", *LIMITS, llm_limit(llm_metrics)],
     }
 
@@ -98,6 +110,6 @@ def card_notes(meta: dict, scores: dict) -> str:
         definitions=meta["label_definitions"],
         training=meta["training"],
         speed=meta["cpu_speed"],
-        cpu_paths=meta["cpu_paths"],
+        cpu_paths=cpu_path_table(meta["cpu_paths"]),
         limitations=meta["limitations"],
     )

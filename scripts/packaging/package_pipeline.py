@@ -4,7 +4,7 @@ command line, `python -m pt_legal_ner`) and the trained pipeline beside it, with
 pipeline; the library replaces its generated ``__init__`` (the library's ``load`` is the
 package's), and the wheel declares the library's registered functions as entry points, so a
 pipeline folder loads with the library installed and not imported. The reported scores are the
-packaged default CPU path's (`evaluate-cpu`)."""
+fp32 model's; the card adds each CPU path's (`evaluate-cpu`)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def main(
     encoder: str = typer.Option(..., help="what the encoder is, for the model card"),
 ) -> None:
     cpu_paths = json.loads(metrics.read_text())
-    scores = cpu_paths["test"][cpu_paths["default"]]
+    scores = cpu_paths["test"]["fp32"]  # the model as trained; the card lists each CPU's own path
     card = card_fields(scores, json.loads(run.read_text()), json.loads(llm_metrics.read_text()), encoder, cpu_paths)
     meta = build_meta(model_dir, name, version, scores, card)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,74 @@
+"""The encoder's windows shared out among single-threaded workers.
+
+A matrix kernel given several threads may split its sums among them (oneDNN's bf16 products did
+for some shapes: 3, 4, 6, 8 or 12 threads gave other bits than 1), so a result could depend on how
+many threads the process has: a different answer under `annotate --ray` than on one machine. Here
+each worker computes its windows with one thread, and the process's threads become workers: as
+fast on 2 cores as one call with 2 threads (measured), and every window is computed by the same
+single-threaded kernels whatever the thread count.
+"""
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def pool(size: int) -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None or _pool._max_workers < size:
+        _pool = ThreadPoolExecutor(size, thread_name_prefix="pt_legal_ner-encoder")
+    return _pool
+
+
+def share(lengths: np.ndarray, workers: int) -> list[np.ndarray]:
+    """Row indices in at most ``workers`` groups of about equal pieces (longest rows first, each to
+    the lightest group)."""
+    groups: list[list[int]] = [[] for _ in range(max(1, min(workers, len(lengths))))]
+    load = [0] * len(groups)
+    for row in np.argsort(-lengths, kind="stable"):
+        lightest = load.index(min(load))
+        groups[lightest].append(int(row))
+        load[lightest] += int(lengths[row])
+    return [np.array(sorted(group)) for group in groups if group]
+
+
+def run(encode: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``encode(rows)`` for groups of rows, one single-threaded worker each, as many workers as torch
+    has threads; the hidden states of all rows (batch, pieces, width), zero past each row's length."""
+    threads = torch.get_num_threads()
+    groups = share(lengths, threads)
+
+    def work(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        torch.set_num_threads(1)
+        return rows, encode(rows)
+
+    try:
+        if len(groups) == 1:
+            results = [work(groups[0])]
+        else:
+            results = list(pool(threads).map(work, groups))
+    finally:
+        torch.set_num_threads(threads)
+    hidden = None
+    for rows, states in results:
+        if hidden is None:
+            hidden = np.zeros((*shape, states.shape[-1]), dtype=np.float32)
+        hidden[rows, : states.shape[1]] = states
+    return hidden
+
+
+def run_each(encode_one: Callable[[int, int], np.ndarray], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``encode_one(row, length)`` for each row alone (a call of its own), in workers as ``run``."""
+
+    def encode(rows: np.ndarray) -> np.ndarray:
+        states = [encode_one(int(row), int(lengths[row])) for row in rows]
+        out = np.zeros((len(rows), shape[1], states[0].shape[-1]), dtype=np.float32)
+        for i, state in enumerate(states):
+            out[i, : state.shape[1]] = state[0]
+        return out
+
+    return run(encode, lengths, shape)
