@@ -131,3 +131,31 @@ def test_workers_get_every_window_once_in_groups_of_about_equal_pieces():
         assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
         loads = [int(lengths[g].sum()) for g in groups]
         assert max(loads) - min(loads) <= lengths.max()
+
+
+def _encode_in_child(runtime, encoder, ids, lengths, queue) -> None:
+    queue.put(runtime.encode(encoder, b"", ids, lengths))
+
+
+def test_a_forked_process_encodes_with_workers_of_its_own(encoder, batch):
+    """A process forked after the workers started (a multiprocessing pool, say) has none of them."""
+    import multiprocessing
+
+    ids, lengths = batch
+    runtime = TorchEncoder(bf16=True)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        here = runtime.encode(encoder, b"", ids[:4], lengths[:4])  # the parent's workers now exist
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        args = (runtime, encoder, ids[:4], lengths[:4], queue)
+        child = context.Process(target=_encode_in_child, args=args, daemon=True)
+        child.start()
+        try:
+            there = queue.get(timeout=60)  # a child waiting on its parent's workers never answers
+        finally:
+            child.kill()
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(there, here)

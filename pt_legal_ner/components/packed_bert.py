@@ -66,7 +66,7 @@ class PackedBert:
         def product(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
             weight = torch.cat([linear.weight.detach() for linear in linears])
             bias = torch.cat([linear.bias.detach() for linear in linears])
-            # transposed once, so each block is one addmm
+            # transposed once into a copy (a view of the model's fp32 weights ran 2-3% slower)
             return weight.t().contiguous().to(dtype), bias.to(dtype)
 
         self.layers = []

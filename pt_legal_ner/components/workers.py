@@ -8,6 +8,7 @@ fast on 2 cores as one call with 2 threads (measured), and every window is compu
 single-threaded kernels whatever the thread count.
 """
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,13 +16,23 @@ import numpy as np
 import torch
 
 _pool: ThreadPoolExecutor | None = None
+_size = 0
 
 
 def pool(size: int) -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool._max_workers < size:
-        _pool = ThreadPoolExecutor(size, thread_name_prefix="pt_legal_ner-encoder")
+    global _pool, _size
+    if _pool is None or _size < size:
+        _pool, _size = ThreadPoolExecutor(size, thread_name_prefix="pt_legal_ner-encoder"), size
     return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool."""
+    global _pool, _size
+    _pool, _size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def share(lengths: np.ndarray, workers: int) -> list[np.ndarray]:

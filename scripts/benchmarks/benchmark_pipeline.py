@@ -50,6 +50,7 @@ VARIANTS = {
     "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, **BUCKETS, **ONE_GROUP},
     "hf": None,
 }
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 # the CPU's instructions that decide which precision is fast (encoder_runtime's lists)
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "avx512_bf16", "amx_bf16")
 
@@ -134,6 +135,12 @@ def run_variant(target: str, texts_file: Path, batch_size: int, variant: dict | 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def isa_caps() -> str:
+    """The variables that make torch, oneDNN and MKL run the kernels of an older CPU (set to measure
+    an AVX2-only CPU's kernels on a newer one: its code paths, not its caches or clocks)."""
+    return ", ".join(f"{name}={os.environ[name]}" for name in ISA_CAPS if name in os.environ)
+
+
 def wheel_size(packages: Path) -> str:
     wheels = sorted(packages.glob("*/dist/*.whl"))
     return ", ".join(f"{w.name} {w.stat().st_size / 2**20:.0f} MiB" for w in wheels) or "no wheel built"
@@ -187,6 +194,7 @@ def main(
         f"excluded from the spaCy variants: {', '.join(excluded) or 'nothing'}",
         f"wheel: {wheel_size(packages)}",
         f"CPU flags seen: {', '.join(seen) or 'none'} (of {', '.join(SPEED_FLAGS)})",
+        *(f"instruction sets capped: {cap}" for cap in [isa_caps()] if cap),
         "",
         "| variant | words/s | × hf | × fp32-padded | × no-llm | encoder share | peak RSS MiB | spacy.load s |",
         "|---|---|---|---|---|---|---|---|",
