@@ -2,12 +2,13 @@
 
 The model is spacy-transformers' own (same layers, same weights file), so a pipeline trained with
 ``spacy-transformers.TransformerModel.v3`` loads into it unchanged. Only the node that calls the
-Hugging Face model differs, and only on the CPU: it sorts the batch's windows by piece length and
+Hugging Face model differs, and only on the CPU. At inference with ``batch_invariant`` (the
+packaged default) it hands the batch's windows to ``cpu_encoder.encode``
+(``pt_legal_ner.components.encoder_runtime``), which gives each window the hidden states it would
+get alone; otherwise, and in training (``train_buckets``), it sorts the windows by piece length and
 runs them in buckets padded to each bucket's own longest window (at most ``max_batch_pieces``
-pieces a bucket). At inference ``cpu_encoder`` (``pt_legal_ner.components.encoder_runtime``) runs each bucket;
-in training (``train_buckets``) the fp32 torch model does, each bucket with its own backward pass.
-A LeNER-Br training batch pads to 1.7x its pieces in one group and 1.02x in buckets. On a GPU,
-spacy-transformers' own path runs.
+pieces a bucket), training each bucket with its own backward pass. A LeNER-Br training batch pads
+to 1.7x its pieces in one group and 1.02x in buckets. On a GPU, spacy-transformers' own path runs.
 
 The int8 graph that ``OnnxInt8Encoder`` runs is stored in the same node (attribute
 ``int8_graph``), so it travels in the pipeline's ``transformer/model`` file and in the wheel.
