@@ -12,6 +12,7 @@ the same hidden states alone or in any batch, and only the tail of a last block 
 ``bf16`` runs the products as torch's bf16 autocast does (inputs rounded to bf16, bf16 results; layer
 norms and residual sums in fp32), with the weights rounded once instead of at every call."""
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ class PackedBert:
         self.heads = hf_model.config.num_attention_heads
         self.embeddings = hf_model.embeddings
         self.weights = weights(hf_model)
+        self._buffers = threading.local()
 
         def product(*linears: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
             weight = torch.cat([linear.weight.detach() for linear in linears])
@@ -86,17 +88,27 @@ class PackedBert:
     def padded(self, rows: int) -> int:
         return -(-rows // self.chunk_rows) * self.chunk_rows
 
-    def linear(self, x: torch.Tensor, weight_bias: tuple[torch.Tensor, torch.Tensor], rows: int) -> torch.Tensor:
-        """``x @ weight + bias`` in blocks of exactly ``chunk_rows`` rows; ``x`` is either the ``rows``
-        real rows (copied into zero-filled blocks) or already blocks. Returns blocks."""
+    def buffer(self, name: str, rows: int, width: int) -> torch.Tensor:
+        """This thread's buffer ``name``, kept from call to call: a batch's products then write into
+        memory already mapped (with large blocks served by mmap, as `annotate` sets glibc, fresh
+        tensors page-faulted at every product)."""
+        held = self._buffers.__dict__.setdefault("held", {})
+        tensor = held.get((name, width))
+        if tensor is None or tensor.shape[0] < rows:
+            tensor = held[name, width] = torch.empty((rows, width), dtype=self.dtype)
+        return tensor[:rows]
+
+    def linear(self, x: torch.Tensor, weight_bias: tuple[torch.Tensor, torch.Tensor], rows: int, name: str):
+        """``x @ weight + bias`` in blocks of exactly ``chunk_rows`` rows, into this thread's buffer
+        ``name``; ``x`` is either the ``rows`` real rows (copied into zero-filled blocks) or blocks."""
         weight, bias = weight_bias
         padded = self.padded(rows)
         if x.shape[0] != padded or x.dtype != self.dtype:
-            blocks = x.new_empty((padded, x.shape[1]), dtype=self.dtype)
+            blocks = self.buffer("input", padded, x.shape[1])
             blocks[:rows] = x[:rows]
             blocks[rows:] = 0
             x = blocks
-        out = x.new_empty((padded, weight.shape[1]))
+        out = self.buffer(name, padded, weight.shape[1])
         for start in range(0, padded, self.chunk_rows):
             end = start + self.chunk_rows
             torch.addmm(bias, x[start:end], weight, out=out[start:end])
@@ -105,7 +117,7 @@ class PackedBert:
     def attention(self, qkv: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
         """Each window attends to its own pieces only; the result is in blocks, zero past the windows."""
         size = qkv.shape[1] // 3
-        context = qkv.new_empty((qkv.shape[0], size))
+        context = self.buffer("context", qkv.shape[0], size)
         context[spans[-1][1] :] = 0
         for start, end in spans:
             q, k, v = qkv[start:end].view(end - start, 3, self.heads, -1).permute(1, 2, 0, 3).unsqueeze(1)
@@ -127,10 +139,10 @@ class PackedBert:
         x = embeddings.word_embeddings(pieces) + embeddings.token_type_embeddings.weight[0]
         x = embeddings.LayerNorm(x + embeddings.position_embeddings(positions))
         for layer in self.layers:
-            context = self.attention(self.linear(x, layer.qkv, rows), spans)
-            x = layer.norm1(self.linear(context, layer.out, rows)[:rows].float() + x)
-            hidden = torch.ops.aten.gelu_(self.linear(x, layer.up, rows))  # the blocks' tails too: harmless
-            x = layer.norm2(self.linear(hidden, layer.down, rows)[:rows].float() + x)
+            context = self.attention(self.linear(x, layer.qkv, rows, "qkv"), spans)
+            x = layer.norm1(x.add_(self.linear(context, layer.out, rows, "out")[:rows]))  # x is ours: add in place
+            hidden = torch.ops.aten.gelu_(self.linear(x, layer.up, rows, "up"))  # the blocks' tails too: harmless
+            x = layer.norm2(x.add_(self.linear(hidden, layer.down, rows, "down")[:rows]))
         out = np.zeros((*ids.shape, x.shape[1]), dtype=np.float32)
         states = x.numpy()
         for row, (start, end) in enumerate(spans):
