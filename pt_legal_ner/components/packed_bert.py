@@ -122,7 +122,7 @@ class PackedBert:
         for start, end in spans:
             q, k, v = qkv[start:end].view(end - start, 3, self.heads, -1).permute(1, 2, 0, 3).unsqueeze(1)
             window = F.scaled_dot_product_attention(q, k, v)  # (1, heads, pieces, head size)
-            context[start:end] = window[0].transpose(0, 1).reshape(end - start, size)
+            context[start:end].view(end - start, self.heads, -1).copy_(window[0].transpose(0, 1))  # one copy
         return context
 
     @torch.inference_mode()
