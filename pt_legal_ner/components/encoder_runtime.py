@@ -113,7 +113,7 @@ class TorchEncoder:
         """Every window's hidden states, independent of the batch and of the thread count."""
         model = self.packed(hf_model)
         if model is not None:
-            return workers.run(lambda rows: model(ids[rows], lengths[rows]), lengths, ids.shape)
+            return workers.run(lambda rows: model.windows(ids[rows], lengths[rows]), lengths, ids.shape)
 
         def one(row: int, n: int) -> np.ndarray:
             window = ids[row : row + 1, :n]

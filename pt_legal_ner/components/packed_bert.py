@@ -125,9 +125,16 @@ class PackedBert:
             context[start:end].view(end - start, self.heads, -1).copy_(window[0].transpose(0, 1))  # one copy
         return context
 
-    @torch.inference_mode()
     def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Last hidden states (float32, zero where ``ids`` is padding) of the windows ``ids[r, :lengths[r]]``."""
+        out = np.zeros((*ids.shape, self.layers[0].out[0].shape[1]), dtype=np.float32)
+        for row, states in enumerate(self.windows(ids, lengths)):
+            out[row, : len(states)] = states
+        return out
+
+    @torch.inference_mode()
+    def windows(self, ids: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+        """Each window's last hidden states (float32, its own pieces only)."""
         lengths = [int(n) for n in lengths]
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(int).tolist()
         spans = list(zip(starts[:-1], starts[1:], strict=True))
@@ -143,8 +150,5 @@ class PackedBert:
             x = layer.norm1(x.add_(self.linear(context, layer.out, rows, "out")[:rows]))  # x is ours: add in place
             hidden = torch.ops.aten.gelu_(self.linear(x, layer.up, rows, "up"))  # the blocks' tails too: harmless
             x = layer.norm2(x.add_(self.linear(hidden, layer.down, rows, "down")[:rows]))
-        out = np.zeros((*ids.shape, x.shape[1]), dtype=np.float32)
         states = x.numpy()
-        for row, (start, end) in enumerate(spans):
-            out[row, : end - start] = states[start:end]
-        return out
+        return [states[start:end] for start, end in spans]

@@ -47,13 +47,14 @@ def share(lengths: np.ndarray, workers: int) -> list[np.ndarray]:
     return [np.array(sorted(group)) for group in groups if group]
 
 
-def run(encode: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``encode(rows)`` for groups of rows, one single-threaded worker each, as many workers as torch
-    has threads; the hidden states of all rows (batch, pieces, width), zero past each row's length."""
+def run(encode: Callable[[np.ndarray], list[np.ndarray]], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``encode(rows)`` (each row's hidden states, its own pieces only) for groups of rows, one
+    single-threaded worker each, as many workers as torch has threads; the hidden states of all
+    rows (batch, pieces, width), zero past each row's length."""
     threads = torch.get_num_threads()
     groups = share(lengths, threads)
 
-    def work(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def work(rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         torch.set_num_threads(1)
         return rows, encode(rows)
 
@@ -66,20 +67,14 @@ def run(encode: Callable[[np.ndarray], np.ndarray], lengths: np.ndarray, shape: 
         torch.set_num_threads(threads)
     hidden = None
     for rows, states in results:
-        if hidden is None:
-            hidden = np.zeros((*shape, states.shape[-1]), dtype=np.float32)
-        hidden[rows, : states.shape[1]] = states
+        for row, state in zip(rows, states, strict=True):
+            if hidden is None:
+                hidden = np.zeros((*shape, state.shape[-1]), dtype=np.float32)
+            hidden[row, : len(state)] = state
     return hidden
 
 
 def run_each(encode_one: Callable[[int, int], np.ndarray], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``encode_one(row, length)`` for each row alone (a call of its own), in workers as ``run``."""
-
-    def encode(rows: np.ndarray) -> np.ndarray:
-        states = [encode_one(int(row), int(lengths[row])) for row in rows]
-        out = np.zeros((len(rows), shape[1], states[0].shape[-1]), dtype=np.float32)
-        for i, state in enumerate(states):
-            out[i, : state.shape[1]] = state[0]
-        return out
-
-    return run(encode, lengths, shape)
+    """``encode_one(row, length)`` (shape (1, length, width)) for each row alone, a call of its own,
+    in workers as ``run``."""
+    return run(lambda rows: [encode_one(int(row), int(lengths[row]))[0] for row in rows], lengths, shape)
