@@ -35,6 +35,36 @@ def found(text, labels=LABELS):
         ("Tel. 68 3302-0444/0445,", ("TELEFONE", "68 3302-0444/0445", "68330204440445", None)),
         ("telefone 3333-4444", ("TELEFONE", "3333-4444", "33334444", None)),
         ("RG nº 1.234.567 SSP/DF,", ("RG", "1.234.567 SSP/DF", "1234567", None)),
+        ("CNH nº 02650306461,", ("CNH", "02650306461", "02650306461", True)),
+        ("CNH 02650306462,", ("CNH", "02650306462", "02650306462", False)),
+        ("título de eleitor 0043 5687 0906.", ("TITULO_ELEITOR", "0043 5687 0906", "004356870906", True)),
+        ("inscrição eleitoral nº 004356870906", ("TITULO_ELEITOR", "004356870906", "004356870906", True)),
+        ("PIS 120.72985.62-7", ("PIS", "120.72985.62-7", "12072985627", True)),
+        ("NIT nº 12072985627", ("PIS", "12072985627", "12072985627", True)),
+        ("CNS 898 0000 0004 3208", ("CNS", "898 0000 0004 3208", "898000000043208", True)),
+        ("RENAVAM 639884962", ("RENAVAM", "639884962", "639884962", True)),
+        ("placa JKL-1234 e", ("PLACA", "JKL-1234", "JKL1234", None)),
+        ("o carro BRA2E19 foi", ("PLACA", "BRA2E19", "BRA2E19", None)),
+        ("passaporte nº FT123456.", ("PASSAPORTE", "FT123456", "FT123456", None)),
+        ("cartão 4111 1111 1111 1111", ("CARTAO", "4111 1111 1111 1111", "4111111111111111", True)),
+        ("agência 1234-5", ("DADOS_BANCARIOS", "1234-5", "12345", None)),
+        ("conta corrente nº 12.345-6", ("DADOS_BANCARIOS", "12.345-6", "123456", None)),
+        (
+            "chave PIX 123e4567-e89b-42d3-a456-426614174000.",
+            ("PIX", "123e4567-e89b-42d3-a456-426614174000", "123e4567-e89b-42d3-a456-426614174000", None),
+        ),  # fmt: skip
+        ("matrícula nº 12.345 do 2º Ofício", ("IMOVEL", "12.345", "12345", None)),
+        ("CNM 123456.2.0012345-67", ("IMOVEL", "123456.2.0012345-67", "1234562001234567", False)),
+        ("nascida aos 3 de março de 1969,", ("DATA_NASCIMENTO", "3 de março de 1969", "3 de marco de 1969", None)),
+        (
+            "na SQN 308 Bloco C apto 101, Asa Norte",
+            ("ENDERECO", "SQN 308 Bloco C apto 101", "sqn 308 bloco c apto 101", None),
+        ),
+        (
+            "na Rua das Flores, nº 123, apto 45.",
+            ("ENDERECO", "Rua das Flores, nº 123, apto 45", "rua das flores, no 123, apto 45", None),
+        ),
+        ("sofre de transtorno bipolar, segundo", ("SAUDE", "transtorno bipolar", "transtorno bipolar", None)),
     ],
 )
 def test_each_kind_is_found_normalised_and_checked(text, expected):
@@ -54,6 +84,23 @@ def test_each_kind_is_found_normalised_and_checked(text, expected):
 )
 def test_other_numbers_are_left_alone(text):
     assert found(text) == []
+
+
+def test_each_code_of_a_cid_list_is_its_own_span_and_health_words_need_a_cue():
+    text = "portador de quadro grave (CID-10 F32.1, F41 e G40.9); portador de boa-fé"
+    assert found(text) == [
+        ("SAUDE", "quadro grave", "quadro grave", None),  # no medical word, but a CID code follows
+        ("CID", "F32.1", "F321", None),
+        ("CID", "F41", "F41", None),
+        ("CID", "G40.9", "G409", None),
+    ]
+
+
+def test_a_name_reaches_only_its_own_value():
+    # "CNH e CPF 111...": the eleven digits are the CPF's, not the CNH's
+    assert found("CNH e CPF 11144477735") == [("CPF", "11144477735", "11144477735", True)]
+    # the courts' own classes look like old plates, and "c/c" is "combinado com"
+    assert found("na ADI-3767, arts. 155 c/c 288") == []
 
 
 def test_the_longer_of_overlapping_kinds_wins():

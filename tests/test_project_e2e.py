@@ -262,16 +262,37 @@ PLANTED = {
     "OAB": ["OAB/DF 12.345"],
     "CEP": ["70.040-906"],
     "RG": ["1.234.567 SSP/DF"],
+    "CNH": ["02650306461"],
+    "TITULO_ELEITOR": ["0043 5687 0906"],
+    "PIS": ["120.72985.62-7"],
+    "CNS": ["898 0000 0004 3208"],
+    "RENAVAM": ["00639884962"],
+    "PASSAPORTE": ["FT123456"],
+    "PLACA": ["BRA2E19"],
+    "CARTAO": ["4111 1111 1111 1111"],
+    "PIX": ["123e4567-e89b-42d3-a456-426614174000"],
+    "DADOS_BANCARIOS": ["1234-5", "12345-6"],
+    "IMOVEL": ["12.345"],
+    "DATA_NASCIMENTO": ["12/03/1980"],
+    "ENDERECO": ["SQN 308 Bloco C apto 101"],
+    "CID": ["F20.0"],
+    "SAUDE": ["esquizofrenia paranoide"],
 }
 PLANTED_TEXT = (
     "Autos nº 0058967-77.2016.8.19.0000. O autor, CPF 111.444.777-35, RG nº 1.234.567 SSP/DF, residente"
     " no CEP 70.040-906, tel. (61) 99999-8888, e-mail fulano.tal@exemplo.com.br, representado pela"
     " OAB/DF 12.345, contra a empresa de CNPJ 11.222.333/0001-81 e a de CNPJ 12.ABC.345/01DE-35.\n"
     "Repete-se: inscrito no CPF sob o nº 11144477735, processo 00589677720168190000.\n"
+    "O autor, CNH nº 02650306461, título de eleitor 0043 5687 0906, PIS 120.72985.62-7, CNS 898 0000 0004 3208,"
+    " nascido em 12/03/1980, residente na SQN 308 Bloco C apto 101, portador de esquizofrenia paranoide"
+    " (CID-10 F20.0), proprietário do veículo placa BRA2E19, RENAVAM 00639884962, passaporte nº FT123456,"
+    " cartão de crédito 4111 1111 1111 1111, agência 1234-5, conta corrente 12345-6, chave PIX"
+    " 123e4567-e89b-42d3-a456-426614174000, imóvel de matrícula nº 12.345.\n"
 )
 
 
 def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_python, lener_dir, tmp_path):
+    from pt_legal_ner.cli.pseudonymize import KEY_ENV
     from pt_legal_ner.privacy.br_ids import normalize
 
     python, env = wheel_python, user_env(tmp_path)
@@ -312,9 +333,24 @@ def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_p
     # must not take the identifier's label away
     assert by_label["CPF"] == {"[CPF_1]"} and by_label["CNJ"] == {"[CNJ_1]"} and len(by_label["CNPJ"]) == 2
     assert set(PLANTED) <= set(by_label)
+    assert {r["label"] for r in planted["replacements"] if r.get("sensitive")} == {"CID", "SAUDE"}
+    assert "2 of them health data" in first.stderr
     before = out.read_bytes()
     again = run(to_jsonl, cwd=tmp_path, env=env)
     assert "0 documents written" in again.stderr and "3 already there" in again.stderr and out.read_bytes() == before
+    # keyed: the same value, the same placeholder in another document and another run, under one key
+    (folder / "outro.txt").write_text("Outro processo: CPF 111.444.777-35, CNH 02650306461.", encoding="utf-8")
+    keyed = []
+    for name in ("keyed1.jsonl", "keyed2.jsonl"):
+        run([*base, "-o", str(tmp_path / name), "--style", "keyed"], cwd=tmp_path, env={**env, KEY_ENV: "k" * 32})
+        keyed.append({r["id"]: r for r in map(json.loads, (tmp_path / name).read_text(encoding="utf-8").splitlines())})
+    placeholders = [
+        {r["label"]: r["placeholder"] for r in run_records[doc]["replacements"] if r["label"] in ("CPF", "CNH")}
+        for run_records in keyed
+        for doc in ("planted.txt", "outro.txt")
+    ]
+    assert all(p == placeholders[0] for p in placeholders) and placeholders[0]["CPF"].startswith("[CPF_")
+    assert normalize("111.444.777-35") not in normalize(keyed[0]["outro.txt"]["text"])
 
 
 def pdf_lines(text: str, width: int = 80) -> list[str]:

@@ -1,6 +1,7 @@
 """Pseudonymization: one placeholder per entity, originals only in the mapping, the command line."""
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -235,3 +236,65 @@ def test_a_name_span_stretched_over_identifiers_leaves_each_its_own_placeholder(
     result = pseudonymize(text, spans, ["PESSOA", "CPF", "CNJ"])
     assert [r["label"] for r in result.replacements] == ["PESSOA", "CNJ", "PESSOA", "CPF"]
     assert result.text == "[PESSOA_1] [CNJ_1] [PESSOA_2] [CPF_1], fim."
+
+
+KEY = b"a secret of thirty-two bytes...!"
+
+
+def test_keyed_placeholders_are_the_same_across_documents_and_differ_by_key():
+    first = pseudonymize(TEXT, SPANS, LABELS, style="keyed", key=KEY)
+    # another document: the short mention and the bare CPF alone, in another order
+    other_text = "JOÃO DA SILVA SANTOS assina; CPF 111.444.777-35."
+    other = pseudonymize(
+        other_text, spans_at(other_text, ("111.444.777-35", "CPF"), ("JOÃO DA SILVA SANTOS", "PESSOA")), LABELS,
+        style="keyed", key=KEY,
+    )  # fmt: skip
+    placeholder = {r["entity"]: r["placeholder"] for r in first.replacements}
+    assert placeholder["PESSOA_1"] in other.text and placeholder["CPF_1"] in other.text
+    assert placeholder["PESSOA_1"].startswith("[PESSOA_") and placeholder["PESSOA_1"] != placeholder["PESSOA_2"]
+    again = pseudonymize(TEXT, SPANS, LABELS, style="keyed", key=b"another key, also 32 bytes long!")
+    assert again.text != first.text and "111" not in first.text and "João" not in first.text
+    with pytest.raises(ValueError, match="secret key"):
+        pseudonymize(TEXT, SPANS, LABELS, style="keyed", key=b"short")
+
+
+def test_health_data_is_marked_sensitive_in_the_replacements_and_the_mapping():
+    text = "Portador de esquizofrenia (CID F20), CPF 111.444.777-35."
+    spans = [
+        {"start": text.index(v), "end": text.index(v) + len(v), "label": label, "source": "rule", "normalized": v}
+        for v, label in (("esquizofrenia", "SAUDE"), ("F20", "CID"), ("111.444.777-35", "CPF"))
+    ]
+    result = pseudonymize(text, spans, ["SAUDE", "CID", "CPF"])
+    assert result.text == "Portador de [SAUDE_1] (CID [CID_1]), CPF [CPF_1]."
+    assert [r.get("sensitive", False) for r in result.replacements] == [True, True, False]
+    assert [e.get("sensitive", False) for e in result.mapping] == [True, True, False]
+
+
+def test_cli_keyed_style_reads_its_key_from_a_file_or_the_environment_never_the_command_line(ruler_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(DOC, encoding="utf-8")
+    (folder / "b.txt").write_text("Outro: CPF 11144477735.\n", encoding="utf-8")
+    key_file = tmp_path / "key"
+    key_file.write_bytes(KEY + b"\n")
+    by_file = run_cli(
+        folder, "-o", tmp_path / "f.jsonl", "--model", ruler_dir, "--style", "keyed", "--key-file", key_file
+    )
+    assert by_file.returncode == 0, by_file.stderr
+    env = {**os.environ, "PT_LEGAL_NER_KEY": KEY.decode()}
+    command = [sys.executable, "-m", "pt_legal_ner", "pseudonymize", str(folder), "-o", str(tmp_path / "e.jsonl")]
+    by_env = subprocess.run(
+        [*command, "--model", str(ruler_dir), "--style", "keyed"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert by_env.returncode == 0, by_env.stderr
+    texts = [
+        {r["id"]: r["text"] for r in map(json.loads, (tmp_path / name).read_text(encoding="utf-8").splitlines())}
+        for name in ("f.jsonl", "e.jsonl")
+    ]
+    assert texts[0] == texts[1]
+    cpf = texts[0]["b.txt"].split("CPF ")[1].rstrip(".\n")
+    assert cpf.startswith("[CPF_") and cpf in texts[0]["a.txt"]
+    missing = run_cli(folder, "-o", tmp_path / "m.jsonl", "--model", ruler_dir, "--style", "keyed")
+    assert missing.returncode != 0 and "PT_LEGAL_NER_KEY" in missing.stderr and not (tmp_path / "m.jsonl").exists()
+    on_line = run_cli(folder, "-o", tmp_path / "m.jsonl", "--model", ruler_dir, "--style", "keyed", "--key", "x" * 32)
+    assert on_line.returncode == 2

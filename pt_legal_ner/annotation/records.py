@@ -26,6 +26,7 @@ from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
 from pt_legal_ner.io.atomic import write_text_atomic
 from pt_legal_ner.io.documents import Document
 from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
+from pt_legal_ner.privacy.patterns import SENSITIVE
 
 logger = logging.getLogger("pt_legal_ner")
 register_extensions()
@@ -74,6 +75,8 @@ def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
         # an identifier of legal_ids; an entity over the same characters shares its extension
         # values (spaCy keys them by offsets), so the label decides, not the values
         record.update(source=SOURCE_RULE, confidence=1.0, normalized=span._.normalized, valid=span._.valid)
+        if span.label_ in SENSITIVE:
+            record["sensitive"] = True  # health data, LGPD art. 11
     return record
 
 

@@ -97,7 +97,7 @@ def run_locally(
         except ValueError as err:
             return fail(err)
     # pseudonymize's writer counts what it masked; annotate's summary counts entities
-    found = f"{writer.replaced} spans masked" if hasattr(writer, "replaced") else f"{summary.entities} entities"
+    found = writer.summary() if hasattr(writer, "summary") else f"{summary.entities} entities"
     report(
         f"{args.output}: {summary.written} documents written ({summary.errors} with an error,"
         f" {found}), {summary.skipped} already there"

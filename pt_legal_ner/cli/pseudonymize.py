@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from pt_legal_ner.cli.annotate import run_locally
 from pt_legal_ner.cli.common import INPUT_HELP, add_reading_args, comma_labels, fail, positive_float, unit_float
 from pt_legal_ner.components.labels import LENER_LABELS
+
+KEY_ENV = "PT_LEGAL_NER_KEY"
 
 
 def add_pseudonymize(sub) -> None:
@@ -34,7 +37,15 @@ def add_pseudonymize(sub) -> None:
         "--style",
         choices=STYLES,
         default="placeholder",
-        help="[PESSOA_1] (default); initials of names (J. S.; identifiers keep placeholders); or mask (***)",
+        help="[PESSOA_1] (default); initials of names (J. S.; identifiers keep placeholders); mask (***); or"
+        f" keyed: [PESSOA_<HMAC of the value>], the same in every document and run under one secret key, read"
+        f" from --key-file or ${KEY_ENV} (never from the command line)",
+    )
+    pse.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the secret key of --style keyed (at least 16 bytes; a final line break is ignored); else ${KEY_ENV}",
     )
     pse.add_argument(
         "--mapping", type=Path, metavar="MAP.jsonl", help="write placeholder -> original values here (mode 0600)"
@@ -75,13 +86,42 @@ def label_list(value: str) -> list[str]:
     return labels
 
 
+def read_key(key_file: Path | None) -> bytes | None:
+    """The keyed style's secret: the file's bytes (less a final line break), else the environment's."""
+    if key_file is not None:
+        return key_file.read_bytes().rstrip(b"\r\n")
+    value = os.environ.get(KEY_ENV)
+    return value.encode() if value else None
+
+
 def cmd_pseudonymize(args: argparse.Namespace) -> int:
     from pt_legal_ner.privacy.pseudonymize import open_writer, prepare
+    from pt_legal_ner.privacy.pseudonyms import MIN_KEY_BYTES
 
     if args.mapping is not None and args.mapping.resolve() == args.output.resolve():
         return fail("--mapping must not be the output")
+    key = None
+    if args.style == "keyed":
+        try:
+            key = read_key(args.key_file)
+        except OSError as err:
+            return fail(f"--key-file {args.key_file}: {err.strerror or err}")
+        if key is None or len(key) < MIN_KEY_BYTES:
+            where = f"--key-file {args.key_file}" if args.key_file else f"${KEY_ENV}"
+            return fail(
+                f"--style keyed needs a secret key of at least {MIN_KEY_BYTES} bytes from --key-file or ${KEY_ENV};"
+                f" {where} {'is too short' if key else 'is not set'} (e.g. `head -c 32 /dev/urandom | base64 > key`)"
+            )
+    elif args.key_file is not None:
+        return fail("--key-file is for --style keyed")
     own_outputs = [p for p in (args.output, args.mapping, args.html) if p is not None]
-    settings = {"labels": args.labels, "style": args.style, "propagate": args.propagate, "mapping": args.mapping}
+    settings = {
+        "labels": args.labels,
+        "style": args.style,
+        "propagate": args.propagate,
+        "mapping": args.mapping,
+        "key": key,
+    }
     return run_locally(
         args,
         own_outputs,

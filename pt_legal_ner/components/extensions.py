@@ -8,8 +8,9 @@ SOURCE_MODEL, SOURCE_LLM, SOURCE_RULE = "model", "llm", "rule"
 def register_extensions() -> None:
     """Idempotent: each module that writes these calls it at import time."""
     # normalized and valid: an identifier's value (digits/characters only) and whether its
-    # check digits hold (None where its kind has none), set by legal_ids
-    for name in ("source", "confidence", "normalized", "valid"):
+    # check digits hold (None where its kind has none), and sensitive: health data (LGPD art. 11),
+    # set by legal_ids
+    for name in ("source", "confidence", "normalized", "valid", "sensitive"):
         if not Span.has_extension(name):
             Span.set_extension(name, default=None)
     if not Doc.has_extension("token_confidence"):

@@ -1,7 +1,8 @@
-"""``legal_ids``: Brazilian identifiers (CPF, CNPJ, CNJ, OAB, CEP, e-mail, phone, RG) found by rule.
+"""``legal_ids``: Brazilian identifiers and personal data found by rule (patterns.py lists the kinds).
 
 Every identifier found goes to ``doc.spans[spans_key]`` with ``_.source = "rule"``,
-``_.normalized`` and ``_.valid`` (id_patterns.py says how each kind is found and checked).
+``_.normalized``, ``_.valid`` and ``_.sensitive`` (health data, LGPD art. 11); kind.py says how
+each kind is found and checked.
 Which of them also become entities is a policy chosen in the config (``ents_filter``, from
 ``@misc``, as in spaCy's ``span_ruler``); no policy deletes a trained entity the identifier
 does not overlap. Pseudonymization reads the span group, so an identifier inside a trained
@@ -18,7 +19,7 @@ from spacy.util import registry
 
 from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
 from pt_legal_ner.components.spans import overlaps
-from pt_legal_ner.privacy.patterns import LABELS, find_ids
+from pt_legal_ner.privacy.patterns import LABELS, SENSITIVE, find_ids
 
 register_extensions()
 
@@ -78,6 +79,7 @@ class LegalIds:
             if (span.start_char, span.end_char) not in entity_offsets:
                 span._.source, span._.confidence = SOURCE_RULE, 1.0
             span._.normalized, span._.valid = found.normalized, found.valid
+            span._.sensitive = True if found.label in SENSITIVE else None
             ids.append(span)
         doc.spans[self.spans_key] = ids
         doc.ents = self.ents_filter(list(doc.ents), ids)
@@ -97,7 +99,7 @@ class LegalIds:
 
 @Language.factory(
     "legal_ids",
-    assigns=["doc.ents", "doc.spans", "span._.source", "span._.normalized", "span._.valid"],
+    assigns=["doc.ents", "doc.spans", "span._.source", "span._.normalized", "span._.valid", "span._.sensitive"],
     default_config={
         "labels": list(LABELS),
         "ents_filter": {"@misc": "pt_legal_ner.ids_fill_gaps.v1"},

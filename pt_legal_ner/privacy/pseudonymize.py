@@ -30,7 +30,7 @@ from pt_legal_ner.io.atomic import write_bytes_atomic, write_text_atomic
 from pt_legal_ner.io.inputs import JSONL_SUFFIXES
 from pt_legal_ner.privacy.legal_ids import LegalIds
 from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
-from pt_legal_ner.privacy.pseudonyms import PERSON, Pseudonymized, pseudonymize
+from pt_legal_ner.privacy.pseudonyms import PERSON, Pseudonymized, check_key, pseudonymize
 
 logger = logging.getLogger("pt_legal_ner")
 DEFAULT_LABELS: tuple[str, ...] = (PERSON, *ID_LABELS)
@@ -128,18 +128,23 @@ class PseudonymizingWriter:
         mapping: Path | None = None,
         review_dir: Path | None = None,
         review_below: float = DEFAULT_REVIEW_BELOW,
+        key: bytes | None = None,
     ) -> None:
+        if style == "keyed":
+            check_key(key)  # before any output is opened
         self.out, self.done = out, out.done
-        self.labels, self.style, self.propagate = tuple(labels), style, propagate
+        self.labels, self.style, self.propagate, self.key = tuple(labels), style, propagate, key
         self.mapping = PrivateJsonl(mapping, self.done) if mapping is not None else None
         self.review_dir, self.review_below = review_dir, review_below
-        self.replaced = 0
+        self.replaced = self.sensitive = 0
 
     def write(self, record: dict[str, Any]) -> None:
         error = record["error"]
         if error is None:
             try:  # a failure here is this document's error line; one of the outputs stops the run
-                result = pseudonymize(record["text"], record["entities"], self.labels, self.style, self.propagate)
+                result = pseudonymize(
+                    record["text"], record["entities"], self.labels, self.style, self.propagate, self.key
+                )
                 page = review_page(record["id"], record["text"], result, self.review_below) if self.review_dir else None
             except Exception as err:
                 error = f"pseudonymizing failed: {type(err).__name__}: {err}"
@@ -152,6 +157,10 @@ class PseudonymizingWriter:
             write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE)
         self.out.write({"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None})
         self.replaced += len(result.replacements)
+        self.sensitive += sum(1 for r in result.replacements if r.get("sensitive"))
+
+    def summary(self) -> str:
+        return f"{self.replaced} spans masked ({self.sensitive} of them health data, LGPD art. 11)"
 
     def close(self) -> None:
         try:

@@ -16,23 +16,25 @@ too, so a mention the model missed does not leak the name it found elsewhere.
 
 # no `from __future__ import annotations`: see annotate.py (dataclasses under spacy.util.import_file)
 
+import hashlib
+import hmac
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-STYLES = ("placeholder", "initials", "mask")
+from pt_legal_ner.privacy.br_ids import fold
+from pt_legal_ner.privacy.patterns import SENSITIVE
+
+STYLES = ("placeholder", "initials", "mask", "keyed")
+# hex digits of a keyed placeholder: 48 bits, so two values of one label share one by chance
+# about once in 500 among a million different values of that label
+KEYED_DIGITS = 12
+MIN_KEY_BYTES = 16
 PERSON = "PESSOA"
 SOURCE_PROPAGATED = "propagated"
 PARTICLES = frozenset({"de", "da", "do", "das", "dos", "e", "d"})
 _WORD = re.compile(r"\w+")
-
-
-def fold(text: str) -> str:
-    """Case, accents and spacing aside."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
 
 def name_words(text: str) -> tuple[str, ...]:
@@ -50,6 +52,7 @@ class Masked:
     confidence: float | None = None
     normalized: str | None = None
     entity: str = ""  # e.g. PESSOA_1, filled by assign_entities
+    canonical: str = ""  # what makes it this entity (normalised value, a person's name words)
 
 
 def join_overlapping(spans: Iterable[dict[str, Any]]) -> list[Masked]:
@@ -123,7 +126,8 @@ def propagate_names(text: str, spans: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def assign_entities(text: str, runs: list[Masked]) -> None:
-    """Set ``run.entity`` (LABEL_n, numbered by first appearance) so that one entity has one."""
+    """Set ``run.entity`` (LABEL_n, numbered by first appearance) so that one entity has one, and
+    ``run.canonical``, the same for every mention of it in any document."""
     keys: dict[int, tuple] = {}
     people = [i for i, r in enumerate(runs) if r.label == PERSON]
     words = {i: name_words(text[runs[i].start : runs[i].end]) for i in people}
@@ -150,9 +154,25 @@ def assign_entities(text: str, runs: list[Masked]) -> None:
             counts[run.label] = counts.get(run.label, 0) + 1
             numbers[key] = f"{run.label}_{counts[run.label]}"
         run.entity = numbers[key]
+        run.canonical = " ".join(sorted(key[1])) if isinstance(key[1], frozenset) else key[1]
 
 
-def replacement_text(run: Masked, original: str, style: str) -> str:
+def keyed_placeholder(label: str, canonical: str, key: bytes) -> str:
+    """``[LABEL_<HMAC-SHA256 of the value under key>]``: the same value gets the same one in every
+    document and run under the same key, and without the key it cannot be told back."""
+    digest = hmac.new(key, f"{label}\x00{canonical}".encode(), hashlib.sha256).hexdigest()
+    return f"[{label}_{digest[:KEYED_DIGITS]}]"
+
+
+def check_key(key: bytes | None) -> bytes:
+    if key is None or len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"style 'keyed' needs a secret key of at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def replacement_text(run: Masked, original: str, style: str, key: bytes | None = None) -> str:
+    if style == "keyed":
+        return keyed_placeholder(run.label, run.canonical, check_key(key))
     if style == "mask":
         return re.sub(r"\w", "*", original)
     if style == "initials" and run.label == PERSON:
@@ -175,9 +195,13 @@ def pseudonymize(
     labels: Iterable[str],
     style: str = "placeholder",
     propagate: bool = False,
+    key: bytes | None = None,
 ) -> Pseudonymized:
+    """``text`` with the spans of ``labels`` replaced; ``key`` is the secret of the keyed style."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    if style == "keyed":
+        check_key(key)
     labels = set(labels)
     chosen = [t for s in spans if s["label"] in labels and (t := trimmed(text, s)) is not None]
     if propagate and PERSON in labels:
@@ -188,7 +212,7 @@ def pseudonymize(
     position = out = 0
     for run in runs:
         original = text[run.start : run.end]
-        new = replacement_text(run, original, style)
+        new = replacement_text(run, original, style, key)
         pieces.append(text[position : run.start])
         out += run.start - position
         replacements.append(
@@ -200,13 +224,21 @@ def pseudonymize(
                 "entity": run.entity,
                 "confidence": None if run.confidence is None else round(float(run.confidence), 4),
                 "source": "+".join(sorted(run.sources)),
+                **({"sensitive": True} if run.label in SENSITIVE else {}),
             }
         )
         pieces.append(new)
         out += len(new)
         position = run.end
         entry = values.setdefault(
-            run.entity, {"entity": run.entity, "label": run.label, "placeholder": new, "values": []}
+            run.entity,
+            {
+                "entity": run.entity,
+                "label": run.label,
+                "placeholder": new,
+                **({"sensitive": True} if run.label in SENSITIVE else {}),
+                "values": [],
+            },
         )
         if original not in entry["values"]:
             entry["values"].append(original)

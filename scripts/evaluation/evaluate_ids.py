@@ -1,146 +1,24 @@
 """Identifier recognition of ``legal_ids``: precision and recall on a generated set with known
 values, and how many of each kind it finds in the LeNER-Br raw texts.
 
-The generated set: sentences of a decision's kind, each with one identifier in one of the
-formats courts write (valid check digits and typos, formatted, bare, with its name or
-without), among numbers that are no identifier (laws, dates, sums, page and process numbers
-of other schemes). A bare number without its kind's name is only in the set where its check
-digits hold: nothing else tells it from any other number. Beside them, sentences with one
-random bare number (8 to 20 digits) and no identifier: those whose digits happen to pass a
-check (about 1 in 100 for 11 or 14 digits) are found, and count against precision.
-Seeded: the same set every run. The patterns and this set were written by the same team: the
-raw-text counts and the unit tests' published examples are the outside check.
+The generated set is id_samples.py's: every kind in every format, valid and mistyped, among
+random numbers and look-alikes. A span counts when its start, end and kind are exactly those
+planted; random numbers whose digits happen to pass a check (about 1 in 100 for 11 or 14
+digits) are found, and count against precision.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sys
 from collections import Counter
 from pathlib import Path
 
 import typer
 
-from pt_legal_ner.privacy.br_ids import cnj_check_digits, cnpj_valid, cpf_valid
-from pt_legal_ner.privacy.patterns import LABELS, UF, find_ids
+from pt_legal_ner.privacy.patterns import LABELS, find_ids
+from scripts.evaluation.id_samples import generated_set
 from scripts.provenance import git_commit
-
-TEMPLATES = [
-    "O requerente {name}, {value}, residente em Brasília, ajuizou a ação em 12/03/2018 com base na Lei 8.078/90.",
-    "Conforme fls. 1852-1888, o réu ({value}) deve R$ 12.345,67 desde o Acórdão n.999404, 20160610082800APC.",
-    "Intime-se {name} ({value}), nos termos do art. 5º, inciso LV, da CF/88 e do processo 2007.01.1.001234-5.",
-    "Documento assinado digitalmente sob o número 14536376; {value}. Publicado no DJe de 02/03/2016, p. 45.",
-    "{value}\nRelator: Ministro HERMAN BENJAMIN, REsp 1583083/RS, julgado em 13/12/2016, Súmula 297/STJ.",
-]
-NAMES = ["Maria da Silva", "JOSÉ CARLOS PEREIRA", "Ana Lúcia Costa", "Pedro Alvares Cabral"]
-DOMAINS = ["tjdft.jus.br", "gmail.com", "adv.oab.org.br", "empresa.com.br"]
-
-
-def digits(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("0123456789") for _ in range(n))
-
-
-def cpf(rng: random.Random, valid: bool) -> str:
-    while True:
-        base = digits(rng, 9)
-        for tail in (f"{a}{b}" for a in range(10) for b in range(10)):
-            if cpf_valid(base + tail) == valid:
-                return base + tail
-
-
-def cnpj(rng: random.Random, valid: bool, letters: bool) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ" if letters else "0123456789"
-    while True:
-        base = "".join(rng.choice(alphabet) for _ in range(12))
-        for tail in (f"{a}{b}" for a in range(10) for b in range(10)):
-            if cnpj_valid(base + tail) == valid:
-                return base + tail
-
-
-def cnj(rng: random.Random, valid: bool) -> tuple[str, str]:
-    sequence, year, justice, court, origin = (
-        digits(rng, 7),
-        str(rng.randint(1990, 2026)),
-        str(rng.randint(1, 9)),
-        digits(rng, 2),
-        digits(rng, 4),
-    )
-    check = int(cnj_check_digits(sequence, year, justice, court, origin))
-    check = check if valid else (check + rng.randint(1, 96)) % 97 if check else 1
-    return sequence, f"{sequence}-{check:02d}.{year}.{justice}.{court}.{origin}"
-
-
-def examples(rng: random.Random) -> list[tuple[str, str, str]]:
-    """(label, text as written, the words before it) for every format of every kind."""
-    out: list[tuple[str, str, str]] = []
-    for valid in (True, False):
-        c = cpf(rng, valid)
-        out += [("CPF", f"{c[:3]}.{c[3:6]}.{c[6:9]}-{c[9:]}", "CPF "), ("CPF", f"{c[:9]}-{c[9:]}", "")]
-        out += [("CPF", c, "inscrito no CPF sob o nº ")] + ([("CPF", c, "")] if valid else [])
-        for letters in (False, True):
-            n = cnpj(rng, valid, letters)
-            out += [("CNPJ", f"{n[:2]}.{n[2:5]}.{n[5:8]}/{n[8:12]}-{n[12:]}", "")]
-            out += [("CNPJ", n, "CNPJ nº ")] + ([("CNPJ", n, "")] if valid else [])
-        sequence, number = cnj(rng, valid)
-        out += [("CNJ", number, "Processo nº "), ("CNJ", number, "TST-RR-")]
-        out += [("CNJ", number.replace("-", "").replace(".", ""), "autos nº ")]
-        if valid:
-            out += [("CNJ", number.replace("-", "").replace(".", ""), "")]
-    uf, number = rng.choice(UF), rng.randint(1000, 399999)
-    dotted = f"{number:,}".replace(",", ".")
-    out += [
-        ("OAB", f"OAB/{uf} {dotted}", "advogado "),
-        ("OAB", f"OAB-{uf} nº {number}", ""),
-        ("OAB", f"OAB nº {dotted}/{uf}", ""),
-        ("OAB", f"OAB: {number}/{uf}", ""),
-        ("OAB", f"{number}-E/OAB-{uf}", ""),
-    ]
-    cep = digits(rng, 8)
-    out += [
-        ("CEP", f"{cep[:2]}.{cep[2:5]}-{cep[5:]}", "CEP "),
-        ("CEP", f"{cep[:5]}-{cep[5:]}", ""),
-        ("CEP", cep, "CEP: "),
-    ]
-    user = rng.choice(["joao.silva", "ana_costa", "adv.pereira2", "contato"])
-    out += [("EMAIL", f"{user}@{rng.choice(DOMAINS)}", "e-mail ")]
-    area, line = rng.randint(11, 99), digits(rng, 4)
-    out += [
-        ("TELEFONE", f"({area}) 3{digits(rng, 3)}-{line}", "tel. "),
-        ("TELEFONE", f"({area}) 9{digits(rng, 4)}-{line}", ""),
-        ("TELEFONE", f"{area} 9{digits(rng, 4)}-{line}", "celular "),
-        ("TELEFONE", f"+55 {area} 3{digits(rng, 3)}-{line}", ""),
-        ("TELEFONE", f"0800 {digits(rng, 3)} {line}", ""),
-        ("TELEFONE", f"3{digits(rng, 3)}-{line}", "telefone "),
-    ]
-    rg = digits(rng, 7)
-    out += [
-        ("RG", f"{rg[0]}.{rg[1:4]}.{rg[4:]} SSP/{rng.choice(UF)}", "RG nº "),
-        ("RG", f"{rg[:2]}.{rg[2:5]}.{rg[5:]}-{rng.choice('0123456789X')}", "RG "),
-        ("RG", rg, "carteira de identidade nº "),
-    ]
-    return out
-
-
-def generated_set(n_rounds: int, seed: int, n_random: int) -> list[tuple[str, tuple[int, int, str] | None]]:
-    """(sentence, (start, end, label)) with one identifier per sentence; (sentence, None) for
-    the sentences with a random number."""
-    rng = random.Random(seed)
-    items: list[tuple[str, tuple[int, int, str] | None]] = []
-    for _ in range(n_random):
-        number = digits(rng, rng.choice([8, 10, 11, 12, 14, 16, 20]))
-        items.append(
-            (rng.choice(["Documento nº {}, juntado às fls. 12.", "Origem: {} e outros."]).format(number), None)
-        )
-    for _ in range(n_rounds):
-        for label, value, before in examples(rng):
-            template = rng.choice(TEMPLATES)
-            head, tail = template.split("{value}")
-            head = head.format(name=rng.choice(NAMES)) + before
-            items.append(
-                (head + value + tail.format(name=rng.choice(NAMES)), (len(head), len(head) + len(value), label))
-            )
-    return items
 
 
 def score(items: list[tuple[str, tuple[int, int, str] | None]]) -> dict:
