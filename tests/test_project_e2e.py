@@ -117,6 +117,7 @@ def built_wheel(tmp_path_factory, lener_dir) -> Path:
         "metrics/llm_fallback.md",
         "metrics/legal_ids.md",
         "metrics/pseudonymize.md",
+        "metrics/pseudonymize_documents.md",
     ]
     for output in outputs:
         assert (project / output).exists(), output

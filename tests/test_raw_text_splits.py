@@ -33,3 +33,24 @@ def test_documents_are_assigned_by_their_sentences_and_dev_or_test_ones_held_out
     assert result["held_out"] == ["b.txt"]
     assert result["unlabeled_ok"] == ["a.txt", "c.txt"]
     assert result["sentences_not_found"] == {"train": 0, "dev": 1, "test": 0}
+
+
+def test_a_splits_sentences_are_grouped_back_into_their_source_decisions(tmp_path):
+    from scripts.data.raw_text_splits import source_documents
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shared = "Ante o exposto , nego provimento ao recurso , nos termos da fundamentação ."
+    (raw / "a.txt").write_text(
+        "O habeas corpus foi denegado pela turma julgadora.\nRelator\n" + shared, encoding="utf-8"
+    )
+    (raw / "b.txt").write_text("A apelação foi provida em parte pela câmara.\n" + shared, encoding="utf-8")
+    sentences = [
+        "O habeas corpus foi denegado pela turma julgadora .",
+        "Relator",  # too short: stays with its predecessor
+        shared,  # in both: stays with its predecessor
+        "A apelação foi provida em parte pela câmara .",
+        shared,
+    ]
+    (tmp_path / "test.conll").write_text(conll(sentences), encoding="utf-8")
+    assert source_documents(raw, tmp_path / "test.conll", min_chars=20) == [("a.txt", [0, 1, 2]), ("b.txt", [3, 4])]

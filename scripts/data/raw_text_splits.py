@@ -38,12 +38,46 @@ def sentence_keys(conll: Path, min_chars: int) -> list[str]:
     return [s for s in (squeeze("".join(sentence.words)) for sentence in read_conll(conll)) if len(s) >= min_chars]
 
 
+class Locator:
+    """Finds the raw documents a sentence occurs in, whitespace aside."""
+
+    def __init__(self, raw_dir: Path) -> None:
+        self.docs = {
+            p.name: squeeze(p.read_text(encoding="utf-8", errors="replace")) for p in sorted(raw_dir.glob("*.txt"))
+        }
+        self.starts: dict[str, set[str]] = defaultdict(set)
+        for name, text in self.docs.items():
+            for i in range(len(text) - KEY + 1):
+                self.starts[text[i : i + KEY]].add(name)
+
+    def documents_of(self, key: str) -> list[str]:
+        return sorted(name for name in self.starts.get(key[:KEY], ()) if key in self.docs[name])
+
+
+def source_documents(raw_dir: Path, conll: Path, min_chars: int = 40) -> list[tuple[str, list[int]]]:
+    """The split's sentences grouped back into their source decisions: (document, sentence indices)
+    in corpus order. The splits keep each document's sentences together and in order, so a
+    sentence stays in its predecessor's document when found there (or too short, or not found);
+    else it goes to the document, of those it is found in, most of the split's sentences come from."""
+    locator = Locator(raw_dir)
+    keys = [squeeze("".join(sentence.words)) for sentence in read_conll(conll)]
+    found = [locator.documents_of(k) if len(k) >= min_chars else [] for k in keys]
+    weight = defaultdict(int)
+    for names in found:
+        for name in names:
+            weight[name] += 1
+    groups: dict[str, list[int]] = {}
+    current = None
+    for i, names in enumerate(found):
+        if names and current not in names:
+            current = max(names, key=lambda n: (weight[n], n))
+        groups.setdefault(current or "(before any found sentence)", []).append(i)
+    return list(groups.items())
+
+
 def find(raw_dir: Path, conll_dir: Path, min_chars: int = 40) -> dict:
-    docs = {p.name: squeeze(p.read_text(encoding="utf-8", errors="replace")) for p in sorted(raw_dir.glob("*.txt"))}
-    starts: dict[str, set[str]] = defaultdict(set)
-    for name, text in docs.items():
-        for i in range(len(text) - KEY + 1):
-            starts[text[i : i + KEY]].add(name)
+    locator = Locator(raw_dir)
+    docs = locator.docs
     counts = {name: dict.fromkeys(SPLITS, 0) for name in docs}
     unmatched = dict.fromkeys(SPLITS, 0)
     totals = {}
@@ -51,7 +85,7 @@ def find(raw_dir: Path, conll_dir: Path, min_chars: int = 40) -> dict:
         keys = sentence_keys(conll_dir / f"{split}.conll", min_chars)
         totals[split] = len(keys)
         for sentence in keys:
-            found = [name for name in starts.get(sentence[:KEY], ()) if sentence in docs[name]]
+            found = locator.documents_of(sentence)
             for name in found:
                 counts[name][split] += 1
             unmatched[split] += not found

@@ -7,6 +7,10 @@ For each setting (PESSOA weight × name propagation), on each split:
 The encoder runs once per doc; each setting re-decodes its stored tag probabilities, so the
 settings differ only in what they are meant to differ in. The pipeline is the one users get
 (``legal_ids`` added if it lacks one); llm_fallback is left out, as it needs a server.
+
+With ``--raw-texts``, each corpus is a CoNLL split whose sentences are grouped back into their
+source decisions (raw_text_splits.source_documents): whole documents, as users pseudonymize them,
+where a name list at the end and ``--propagate`` see the whole decision.
 """
 
 from __future__ import annotations
@@ -19,10 +23,19 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 
+from pt_legal_ner.components.labels import LENER_LABELS
 from pt_legal_ner.components.token_ner import TaggingNER
 from pt_legal_ner.privacy.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
 from pt_legal_ner.privacy.pseudonyms import PERSON, pseudonymize
+from scripts.data.convert_conll import read_conll, sentence_doc
+from scripts.data.raw_text_splits import source_documents
 from scripts.provenance import git_commit, hardware
+
+
+def whole_documents(vocab, conll: Path, raw_texts: Path) -> list[Doc]:
+    """The split's sentences, one Doc per source decision (sentences joined by a space)."""
+    sentences = [sentence_doc(vocab, s, conll, LENER_LABELS) for s in read_conll(conll)]
+    return [Doc.from_docs([sentences[i] for i in indices]) for _, indices in source_documents(raw_texts, conll)]
 
 
 def token_mask(doc: Doc, ranges: list[tuple[int, int]]) -> list[bool]:
@@ -92,7 +105,7 @@ def markdown(results: dict, command: str, model: str) -> str:
     ]
     for split, result in results["splits"].items():
         lines += [
-            f"## {split} ({result['docs']} docs)",
+            f"## {split} ({result['docs']} {'whole decisions' if results.get('whole') else 'docs'})",
             "",
             "| PESSOA weight | propagate names | PESSOA tokens | leaked | leak rate | masked tokens"
             " | over-masked | over-masking |",
@@ -115,12 +128,16 @@ def main(
     weights: str = typer.Option("1,4,16,64", help="PESSOA weights to measure, comma-separated (64: the default)"),
     limit: int = typer.Option(0, help="first N docs of each corpus (0 = all)"),
     model_note: str = typer.Option("", help="what the pipeline is, for the report (e.g. its training step)"),
+    raw_texts: Path = typer.Option(None, help="LeNER-Br raw_text: corpora are CoNLL splits, scored as whole decisions"),
 ) -> None:
     nlp = spacy.load(model, exclude=["llm_fallback"])
     settings = [(float(w), p) for w in weights.split(",") for p in (False, True)]
-    results = {"splits": {}, "model_note": model_note or str(model)}
+    results = {"splits": {}, "model_note": model_note or str(model), "whole": raw_texts is not None}
     for path in corpora:
-        golds = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        if raw_texts is not None:
+            golds = whole_documents(nlp.vocab, path, raw_texts)
+        else:
+            golds = list(DocBin().from_disk(path).get_docs(nlp.vocab))
         golds = golds[:limit] if limit else golds
         typer.echo(f"{path.stem}: {len(golds)} docs", err=True)
         results["splits"][path.stem] = {"docs": len(golds), **evaluate(nlp, golds, settings)}
