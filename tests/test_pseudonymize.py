@@ -88,13 +88,21 @@ def test_styles():
 
 
 def test_a_missed_mention_of_a_masked_full_name_is_masked_too():
-    text = "Maria Souza pediu. Maria Souza assinou; maria  souza saiu."
+    text = "Maria Souza pediu. Maria Souza assinou; MARIA  SOUZA saiu."
     spans = spans_at(text, ("Maria Souza", "PESSOA"))
     kept = pseudonymize(text, spans, LABELS, propagate=False)
     assert "Maria Souza assinou" in kept.text
     result = pseudonymize(text, spans, LABELS, propagate=True)
     assert result.text == "[PESSOA_1] pediu. [PESSOA_1] assinou; [PESSOA_1] saiu."
     assert [r["source"] for r in result.replacements] == ["model", "propagated", "propagated"]
+
+
+def test_only_words_written_as_a_name_are_propagated():
+    # the model took a heading for a name: its words in running text are no name
+    text = "DA SEXTA PARTE. A sexta parte é devida; a SEXTA PARTE também."
+    spans = spans_at(text, ("SEXTA PARTE", "PESSOA"))
+    result = pseudonymize(text, spans, LABELS, propagate=True)
+    assert result.text == "DA [PESSOA_1]. A sexta parte é devida; a [PESSOA_1] também."
 
 
 def test_overlapping_spans_are_masked_as_one_and_whitespace_ends_are_kept():

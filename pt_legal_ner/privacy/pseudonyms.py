@@ -109,17 +109,24 @@ def trimmed(text: str, span: dict[str, Any]) -> dict[str, Any] | None:
     return {**span, "start": start, "end": start + len(value.strip())}
 
 
+def capitalized(text: str) -> bool:
+    """Every word but the particles starts with a capital: a name as a name is written."""
+    return all(w[0].isupper() for w in _WORD.findall(text) if fold(w) not in PARTICLES)
+
+
 def propagate_names(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Spans for the other occurrences of each masked person's name (whole words, any case)."""
+    """Spans for the other occurrences of each masked person's name (whole words, any case, every
+    word but the particles capitalized, as names are written): a "name" the model found in an
+    upper-case heading ("SEXTA PARTE") is not spread over the same words in running text."""
     names = {text[s["start"] : s["end"]] for s in spans if s["label"] == PERSON}
     taken = [(s["start"], s["end"]) for s in spans]
     found = []
     for name in sorted(names, key=len, reverse=True):
-        if len(name_words(name)) < 2:
+        if len(name_words(name)) < 2 or not capitalized(name):
             continue  # one word ("Silva") is too common to mask everywhere
         pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, name.split())) + r"(?!\w)", re.IGNORECASE)
         for m in pattern.finditer(text):
-            if not any(m.start() < end and start < m.end() for start, end in taken):
+            if capitalized(m.group(0)) and not any(m.start() < end and start < m.end() for start, end in taken):
                 found.append({"start": m.start(), "end": m.end(), "label": PERSON, "source": SOURCE_PROPAGATED})
                 taken.append(m.span())
     return found
