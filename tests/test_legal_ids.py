@@ -196,3 +196,23 @@ def test_the_component_round_trips_through_disk(tmp_path):
     nlp.to_disk(tmp_path / "p")
     loaded = spacy.load(tmp_path / "p")
     assert [e.label_ for e in loaded(TEXT).ents] == ["CPF"]
+
+
+def test_overlaps_are_resolved_as_the_longest_first_rule_says_on_a_dense_text():
+    # every kind at once, packed together: the bisecting resolution keeps exactly what checking each
+    # span against every kept one keeps
+    from pt_legal_ner.privacy.kind import find_kind
+    from pt_legal_ner.privacy.patterns import KINDS
+    from scripts.evaluation.id_samples import generated_set
+
+    text = " ".join(sentence for sentence, _ in generated_set(n_rounds=2, seed=3, n_random=50))
+    order = {label: i for i, label in enumerate(KINDS)}
+    candidates = sorted(
+        (f for kind in KINDS.values() for f in find_kind(text, kind)),
+        key=lambda f: (-(f.end - f.start), order[f.label], f.start),
+    )
+    reference = []
+    for f in candidates:
+        if all(f.end <= k.start or f.start >= k.end for k in reference):
+            reference.append(f)
+    assert find_ids(text) == sorted(reference, key=lambda f: f.start) and len(reference) > 200

@@ -16,7 +16,7 @@ from pt_legal_ner.privacy.br_ids import (
     renavam_valid,
     titulo_valid,
 )
-from pt_legal_ner.privacy.kind import NO, UF, Kind, compile_all, name_before, named, value_text
+from pt_legal_ner.privacy.kind import NAMES, NO, UF, Kind, compile_all, name_before, named, value_text
 
 
 def _cnj_normal(match: re.Match[str]) -> str:
@@ -93,7 +93,7 @@ REGISTRATIONS: tuple[Kind, ...] = (
         # only after its name; the value runs from the number to the issuer ("SSP/DF")
         (
             re.compile(
-                r"(?:\bRG|\bR\.G\.|[Rr]egistro [Gg]eral|[Cc]arteira de [Ii]dentidade|[Cc]édula de [Ii]dentidade)"
+                rf"(?i:{NAMES['RG']})"
                 r"[^\n\d]{0,20}?(?P<value>(?P<num>\d[\d.]{3,}\d(?:-?[\dXx])?)"
                 rf"(?:\s*[-–,]?\s*(?:SSP|SESP|SDS|PC|DETRAN|IFP|SJS)\s*[/-]?\s*(?:{_UF})\b)?)"
             ),
