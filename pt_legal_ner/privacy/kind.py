@@ -18,7 +18,6 @@ from pt_legal_ner.privacy.br_ids import normalize
 
 # the 27 federative units: an OAB section and an RG issuer name one of them
 UF = "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
-_UF = "|".join(UF)
 # no identifier starts or ends inside a longer word or number ("/DF" may follow a value)
 START = r"(?<![\w@./-])"
 END = r"(?![\w@-])(?!\.\w)(?!/\d)"

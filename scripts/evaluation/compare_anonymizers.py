@@ -29,7 +29,7 @@ import typer
 
 from pt_legal_ner.privacy.patterns import KINDS, LABELS
 from scripts.evaluation.id_samples import generated_set
-from scripts.provenance import git_commit
+from scripts.provenance import git_commit, hardware
 
 RUNNER = Path(__file__).with_name("anonymizer_runner.py")
 PINS = {"tarja": "tarja==0.12.0", "anonimizador-dp": "anonimizador-dp==1.1.0"}
@@ -209,16 +209,6 @@ def below(results: dict) -> list[str]:
     return out
 
 
-def cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main(
     raw_texts: Path = typer.Argument(..., exists=True, file_okay=False, help="LeNER-Br raw_text folder (timing)"),
     output: Path = typer.Option(..., help="JSON results; a .md table is written beside it"),
@@ -233,7 +223,7 @@ def main(
     results = {
         "command": " ".join(["python", "-m", "scripts.evaluation.compare_anonymizers", *sys.argv[1:]]),
         "commit": git_commit(),
-        "cpu": cpu(),
+        "cpu": hardware(-1),
         "seed": seed,
         "sentences": len(items),
         "planted": sum(gold is not None for _, gold in items),
