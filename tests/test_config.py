@@ -106,3 +106,12 @@ def test_learning_rate_decays_over_the_whole_training(splits, lener_dir, tmp_pat
         assert "--paths.train corpus/train_dev.spacy" in script
         assert "--training.optimizer.learn_rate.total_steps ${vars.final_total_steps}" in script
     assert 0.95 * steps <= total <= 1.05 * steps, (total, steps)
+
+
+def test_the_shipped_pipeline_finds_every_identifier_kind():
+    # the assembled pipeline's config lists legal_ids' kinds; a kind added to patterns.py but not
+    # here would be missing from every packaged pipeline
+    from pt_legal_ner.privacy.patterns import LABELS
+
+    config = util.load_config(ROOT / "configs" / "llm_fallback.cfg")
+    assert tuple(config["components"]["legal_ids"]["labels"]) == LABELS

@@ -306,3 +306,21 @@ def test_cli_keyed_style_reads_its_key_from_a_file_or_the_environment_never_the_
     assert missing.returncode != 0 and "PT_LEGAL_NER_KEY" in missing.stderr and not (tmp_path / "m.jsonl").exists()
     on_line = run_cli(folder, "-o", tmp_path / "m.jsonl", "--model", ruler_dir, "--style", "keyed", "--key", "x" * 32)
     assert on_line.returncode == 2
+
+
+def test_cli_teaches_a_pipeline_packaged_with_fewer_kinds_the_kinds_it_masks(tmp_path):
+    # a pipeline packaged before CNH and RENAVAM existed: its legal_ids lists the old kinds; the
+    # RENAVAM's eleven digits also pass CPF's check, so an old pipeline called them a CPF
+    nlp = spacy.blank("pt")
+    old = ["CNJ", "CNPJ", "CPF", "OAB", "CEP", "EMAIL", "TELEFONE", "RG"]
+    nlp.add_pipe("legal_ids", config={"labels": old, "ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
+    nlp.to_disk(tmp_path / "pipeline")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("CNH nº 02650306461, RENAVAM 00639884962.\n", encoding="utf-8")
+    result = run_cli(tmp_path / "in", "-o", tmp_path / "o.jsonl", "--model", tmp_path / "pipeline")
+    assert result.returncode == 0, result.stderr
+    assert "adding CNH, TITULO_ELEITOR" in result.stderr
+    record = json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8"))
+    assert record["text"] == "CNH nº [CNH_1], RENAVAM [RENAVAM_1].\n"
+    only_cpf = run_cli(tmp_path / "in", "-o", tmp_path / "c.jsonl", "--model", tmp_path / "pipeline", "--labels", "CPF")
+    assert "adding" not in only_cpf.stderr  # it already finds every kind asked for

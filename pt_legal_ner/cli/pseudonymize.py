@@ -126,5 +126,5 @@ def cmd_pseudonymize(args: argparse.Namespace) -> int:
         args,
         own_outputs,
         lambda: open_writer(args.output, **settings, review_dir=args.html, review_below=args.review_below),
-        prepare=lambda nlp: prepare(nlp, args.person_weight),
+        prepare=lambda nlp: prepare(nlp, args.person_weight, args.labels),
     )

@@ -51,11 +51,22 @@ def masked_spans(spans_key: str = SPANS_KEY) -> Callable[[Doc, int], list[dict[s
     return spans_of
 
 
-def with_legal_ids(nlp: Language) -> str:
-    """The span group key of the pipeline's ``legal_ids``; a pipeline without one (built before
-    it existed) gets it, so that no identifier may pass."""
+def with_legal_ids(nlp: Language, kinds: Iterable[str] = ID_LABELS) -> str:
+    """The span group key of the pipeline's ``legal_ids``, made to find every one of ``kinds``:
+    a pipeline without one (built before it existed) gets it, and one that finds fewer kinds
+    (packaged before they were added) learns the rest, so that no identifier asked for may pass."""
+    kinds = [k for k in kinds if k in ID_LABELS]
     for _, pipe in nlp.pipeline:
         if isinstance(pipe, LegalIds):
+            missing = [k for k in kinds if k not in pipe.labels]
+            if missing:
+                logger.warning(
+                    "the pipeline's legal_ids finds %d identifier kinds; adding %s (a pipeline packaged before they"
+                    " were added)",
+                    len(pipe.labels),
+                    ", ".join(missing),
+                )
+                pipe.labels = (*pipe.labels, *missing)
             return pipe.spans_key
     logger.warning("the pipeline has no legal_ids component; adding one with its default settings")
     nlp.add_pipe("legal_ids", config={"ents_filter": {"@misc": "pt_legal_ner.ids_spans_only.v1"}})
@@ -177,11 +188,13 @@ def open_writer(output: Path, **settings: Any) -> PseudonymizingWriter:
     return PseudonymizingWriter(out, **settings)
 
 
-def prepare(nlp: Language, person_weight: float = DEFAULT_PERSON_WEIGHT) -> Callable[[Doc, int], list[dict[str, Any]]]:
-    """Adapt ``nlp`` for pseudonymizing (PESSOA weighed, ``legal_ids`` added where missing); returns
-    what goes into a record's entities (``annotate``'s ``spans_of``)."""
+def prepare(
+    nlp: Language, person_weight: float = DEFAULT_PERSON_WEIGHT, labels: Iterable[str] = DEFAULT_LABELS
+) -> Callable[[Doc, int], list[dict[str, Any]]]:
+    """Adapt ``nlp`` for pseudonymizing (PESSOA weighed, ``legal_ids`` added or taught the kinds of
+    ``labels`` it lacks); returns what goes into a record's entities (``annotate``'s ``spans_of``)."""
     weigh_person(nlp, person_weight)
-    return masked_spans(with_legal_ids(nlp))
+    return masked_spans(with_legal_ids(nlp, labels))
 
 
 def review_page(doc_id: str, text: str, result: Pseudonymized, review_below: float) -> str:
