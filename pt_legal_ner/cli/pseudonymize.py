@@ -96,21 +96,21 @@ def read_key(key_file: Path | None) -> bytes | None:
 
 def cmd_pseudonymize(args: argparse.Namespace) -> int:
     from pt_legal_ner.privacy.pseudonymize import open_writer, prepare
-    from pt_legal_ner.privacy.pseudonyms import MIN_KEY_BYTES
+    from pt_legal_ner.privacy.pseudonyms import check_key
 
     if args.mapping is not None and args.mapping.resolve() == args.output.resolve():
         return fail("--mapping must not be the output")
     key = None
     if args.style == "keyed":
         try:
-            key = read_key(args.key_file)
+            key = check_key(read_key(args.key_file))
         except OSError as err:
             return fail(f"--key-file {args.key_file}: {err.strerror or err}")
-        if key is None or len(key) < MIN_KEY_BYTES:
+        except ValueError as err:
             where = f"--key-file {args.key_file}" if args.key_file else f"${KEY_ENV}"
             return fail(
-                f"--style keyed needs a secret key of at least {MIN_KEY_BYTES} bytes from --key-file or ${KEY_ENV};"
-                f" {where} {'is too short' if key else 'is not set'} (e.g. `head -c 32 /dev/urandom | base64 > key`)"
+                f"{err}, from --key-file or ${KEY_ENV}: {where} is too short or not set"
+                " (e.g. `head -c 32 /dev/urandom | base64 > key`)"
             )
     elif args.key_file is not None:
         return fail("--key-file is for --style keyed")

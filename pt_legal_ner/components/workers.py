@@ -9,7 +9,7 @@ single-threaded kernels whatever the thread count.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -47,6 +47,16 @@ def share(lengths: np.ndarray, workers: int) -> list[np.ndarray]:
     return [np.array(sorted(group)) for group in groups if group]
 
 
+def padded(states: Iterable[tuple[int, np.ndarray]], shape: tuple[int, int]) -> np.ndarray:
+    """The (batch, pieces, width) array of each ``(row, states)``'s hidden states, zero past its length."""
+    hidden = None
+    for row, state in states:
+        if hidden is None:
+            hidden = np.zeros((*shape, state.shape[-1]), dtype=np.float32)
+        hidden[row, : len(state)] = state
+    return hidden
+
+
 def run(encode: Callable[[np.ndarray], list[np.ndarray]], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """``encode(rows)`` (each row's hidden states, its own pieces only) for groups of rows, one
     single-threaded worker each, as many workers as torch has threads; the hidden states of all
@@ -65,13 +75,7 @@ def run(encode: Callable[[np.ndarray], list[np.ndarray]], lengths: np.ndarray, s
             results = list(pool(threads).map(work, groups))
     finally:
         torch.set_num_threads(threads)
-    hidden = None
-    for rows, states in results:
-        for row, state in zip(rows, states, strict=True):
-            if hidden is None:
-                hidden = np.zeros((*shape, state.shape[-1]), dtype=np.float32)
-            hidden[row, : len(state)] = state
-    return hidden
+    return padded(((row, state) for rows, states in results for row, state in zip(rows, states, strict=True)), shape)
 
 
 def run_each(encode_one: Callable[[int, int], np.ndarray], lengths: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

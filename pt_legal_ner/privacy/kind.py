@@ -63,9 +63,10 @@ def compile_all(*bodies: str, start: str = START) -> tuple[re.Pattern[str], ...]
     return tuple(re.compile(start + body + END) for body in bodies)
 
 
-def named(name: str, value: str, most: int = 25) -> re.Pattern[str]:
-    """``value`` (group "value") just after the kind's name ``NAMES[name]``."""
-    return re.compile(rf"(?i:{NAMES[name]}){gap(most)}(?P<value>{value}){END}")
+def named(name: str, value: str, most: int = 25, between: str | None = None, end: str = END) -> re.Pattern[str]:
+    """``value`` (group "value") just after the kind's name ``NAMES[name]``, ``between`` them a few
+    words (``gap(most)``) or what ``between`` says."""
+    return re.compile(rf"(?i:{NAMES[name]}){gap(most) if between is None else between}(?P<value>{value}){end}")
 
 
 def name_before(name: str) -> re.Pattern[str]:

@@ -14,7 +14,7 @@ _STRICT = r"\s*(?:n[º°o.]*\s*|:\s*|-\s*)?"
 
 
 def _right_after(name: str, value: str) -> re.Pattern[str]:
-    return re.compile(rf"(?i:{NAMES[name]}){_STRICT}(?P<value>{value})(?![\w-])(?!\.\w)")
+    return named(name, value, between=_STRICT, end=r"(?![\w-])(?!\.\w)")
 
 
 def _folded(match: re.Match[str]) -> str:
@@ -88,6 +88,7 @@ def find_health(text: str) -> Iterator[Found]:
             yield Found(match.start("value"), match.end("value"), "SAUDE", fold(match.group("value")), None)
 
 
+_CNM = r"\d{6}\.\d\.\d{7}-\d{2}"  # Código Nacional de Matrícula, checked; other property numbers are not
 _DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}º?\s+de\s+[a-zç]+\s+de\s+\d{4}"
 _HEX = "[0-9a-fA-F]"
 
@@ -131,12 +132,12 @@ PERSONAL: tuple[Kind, ...] = (
     Kind(
         "IMOVEL",
         # matrícula of a property (or of an employee: a person's number either way), CNM, IPTU, CIB
-        compile_all(r"\d{6}\.\d\.\d{7}-\d{2}")
+        compile_all(_CNM)
         + (
             _right_after("MATRICULA", r"\d{1,3}(?:\.\d{3})+(?:-\d)?|\d{1,12}(?:-\d)?"),
             _right_after("IPTU", r"\d[\d./-]{4,23}\d|[0-9A-Z]{7}-[0-9A-Z]"),
         ),
-        check=lambda v: cnm_valid(v) if re.fullmatch(r"\d{6}\.\d\.\d{7}-\d{2}", v) else None,
+        check=lambda v: cnm_valid(v) if re.fullmatch(_CNM, v) else None,
     ),
     Kind("PLACA", PLATE),
     Kind("DATA_NASCIMENTO", (named("NASCIMENTO", _DATE, most=15),), normal=_folded),

@@ -13,6 +13,7 @@ bindings.
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import subprocess
@@ -61,15 +62,15 @@ def draw(lines: list[str], dpi: int, condition: str, seed: int = 0) -> Image.Ima
 
 def tesseract(page: Image.Image, dpi: int, psm: int) -> str:
     """Tesseract's words, one line per line it found (TSV: block, paragraph, line numbers)."""
-    png = Path(f"/tmp/ocr_bench_{os.getpid()}.png")
-    page.save(png)
+    png = io.BytesIO()
+    page.save(png, format="PNG")
     out = subprocess.run(
-        ["tesseract", str(png), "stdout", "-l", "por", "--dpi", str(dpi), "--psm", str(psm), "tsv"],
+        ["tesseract", "stdin", "stdout", "-l", "por", "--dpi", str(dpi), "--psm", str(psm), "tsv"],
+        input=png.getvalue(),
         capture_output=True,
-        text=True,
         check=True,
         env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-    ).stdout
+    ).stdout.decode("utf-8")
     lines: dict[tuple[str, str, str, str], list[str]] = {}
     for row in out.splitlines()[1:]:
         cols = row.split("\t")
