@@ -26,7 +26,7 @@ def pdf_bytes(
     for number, lines in enumerate(pages, start=1):
         pdf.setFont("Helvetica", 10)
         if number in image_pages:
-            pdf.drawImage(_image_of_text(lines), 72, 500, 450, 200)
+            pdf.drawImage(_image_of_text(lines), 0, 0, *A4)
         else:
             if header:
                 pdf.drawString(72, 800, header)
@@ -42,14 +42,19 @@ def pdf_bytes(
 
 
 def _image_of_text(lines: list[str]):
-    from PIL import Image, ImageDraw
+    """A scanner's image of a page with these lines (A4 at 200 dpi)."""
     from reportlab.lib.utils import ImageReader
 
-    image = Image.new("RGB", (900, 400), "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((10, 10 + 20 * i), line, fill="black")
-    return ImageReader(image)
+    from scripts.benchmarks.benchmark_ocr import draw
+
+    return ImageReader(draw(lines, 200, "clean"))
+
+
+def scanned_pdf_bytes(pages: list[list[str]], dpi: int = 300, condition: str = "clean") -> bytes:
+    """An image-only PDF, one A4 scan per list of lines (benchmark-ocr's pages)."""
+    from scripts.benchmarks.benchmark_ocr import image_pdf
+
+    return image_pdf(pages, dpi, condition)
 
 
 def docx_bytes(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:

@@ -6,6 +6,7 @@ from office_files import HEADER, docx_bytes, pdf_bytes
 from pt_legal_ner.io.documents import document_from_bytes
 from pt_legal_ner.io.extract import ExtractionError, extract_docx, extract_pdf
 from pt_legal_ner.io.inputs import open_documents
+from pt_legal_ner.io.ocr import NO_OCR
 
 PAGES = [
     ["Vistos.", "O Ministro JOÃO DA SILVA julgou o pro-", "cesso em Brasília, em 12 de março de 2015."],
@@ -42,7 +43,7 @@ def test_without_headers_a_single_page_is_kept_whole():
 @pytest.mark.parametrize(
     "make, reason",
     [
-        (lambda: pdf_bytes(PAGES, image_pages=(1, 2, 3)), "no text layer"),
+        (lambda: pdf_bytes(PAGES, image_pages=(1, 2, 3)), "no text layer"),  # with OCR: tests/test_ocr.py
         (lambda: pdf_bytes(PAGES, password="segredo"), "encrypted PDF"),
         (lambda: pdf_bytes(PAGES)[:-300], "truncated PDF"),
         (lambda: b"%PDF-1.7\n" + b"garbage " * 100 + b"\n%%EOF\n", "damaged PDF"),
@@ -51,11 +52,11 @@ def test_without_headers_a_single_page_is_kept_whole():
 )
 def test_unreadable_pdfs_raise_with_their_reason(make, reason):
     with pytest.raises(ExtractionError, match=reason):
-        extract_pdf(make())
+        extract_pdf(make(), ocr=NO_OCR)
 
 
-def test_a_partly_scanned_pdf_keeps_its_text_and_names_the_image_pages():
-    document = document_from_bytes("d", pdf_bytes(PAGES, image_pages=(2,)), "d.pdf")
+def test_without_ocr_a_partly_scanned_pdf_keeps_its_text_and_names_the_image_pages():
+    document = document_from_bytes("d", pdf_bytes(PAGES, image_pages=(2,)), "d.pdf", ocr=NO_OCR)
     assert document.error is None
     assert BODY[0] in document.text and BODY[2] in document.text and "Decreto" not in document.text
     assert "page(s) 2 are images" in document.warning
@@ -97,7 +98,7 @@ def test_a_folder_of_pdf_docx_and_text_reads_each_by_its_content(tmp_path):
     assert by_id["d.pdf"].error.startswith(f"{tmp_path / 'd.pdf'}: truncated PDF")
 
 
-def test_annotate_records_carry_the_extracted_text_its_pages_and_what_was_left_out(tmp_path):
+def test_annotate_records_carry_the_extracted_text_its_pages_and_what_was_left_out_without_ocr(tmp_path):
     import json
 
     import spacy
@@ -109,7 +110,7 @@ def test_annotate_records_carry_the_extracted_text_its_pages_and_what_was_left_o
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.pdf").write_bytes(pdf_bytes(PAGES, image_pages=(3,)))
     out = tmp_path / "out.jsonl"
-    annotate(nlp, open_documents([str(tmp_path / "in")])[1], out)
+    annotate(nlp, open_documents([str(tmp_path / "in")], ocr=NO_OCR)[1], out)
     (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     text = record["text"]
     assert text == "\n".join(BODY[:2]) + "\n" and record["encoding"] == "pdf"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pt_legal_ner.components.labels import LENER_LABELS
+from pt_legal_ner.io.ocr import missing
 from tests.conftest import ROOT, free_port
 
 EXAMPLE = ROOT.parent / "shared" / "examples" / "decisao_interlocutoria.txt"
@@ -382,13 +383,11 @@ def test_installed_annotate_reads_pdf_and_docx_and_the_review_loop_round_trips(w
     (folder / "decisao_pdf.txt").write_text(pdf_text, encoding="utf-8")
     (folder / "decisao.docx").write_bytes(docx_bytes(text.split("\n")))
     (folder / "decisao_docx.txt").write_text(text, encoding="utf-8")
-    (folder / "digitalizada.pdf").write_bytes(pdf_bytes(pages[:1], image_pages=(1,)))
     (folder / "protegida.pdf").write_bytes(pdf_bytes(pages[:1], password="segredo"))
     (folder / "cortada.pdf").write_bytes(pdf_bytes(pages)[:-400])
     out = tmp_path / "out.jsonl"
     run([str(python), "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out)], cwd=tmp_path, env=env)
     records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
-    assert "no text layer" in records["digitalizada.pdf"]["error"]
     assert "encrypted PDF" in records["protegida.pdf"]["error"]
     assert "truncated PDF" in records["cortada.pdf"]["error"]
 
@@ -418,6 +417,75 @@ def test_installed_annotate_reads_pdf_and_docx_and_the_review_loop_round_trips(w
             for doc in DocBin().from_disk(corpus).get_docs(spacy.blank("pt").vocab)
         }
         assert back == trained, fmt
+
+
+@pytest.mark.skipif(missing() is not None, reason=f"no OCR here: {missing()}")
+def test_installed_annotate_ocrs_scanned_and_mixed_pdfs_beside_a_docx(wheel_python, tmp_path):
+    """Issue 30's folder through the installed wheel: a scan, a PDF with a scanned page, a DOCX;
+    then the same scan where Tesseract is not installed."""
+    from scripts.benchmarks.benchmark_ocr import error_rates, pages_of
+    from tests.office_files import docx_bytes, pdf_bytes, scanned_pdf_bytes
+
+    python, env = wheel_python, user_env(tmp_path)
+    text = EXAMPLE.read_text(encoding="utf-8").strip()
+    lines = pages_of(text)[0]
+    pages = [lines[:13], lines[13:]]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "digitalizada.pdf").write_bytes(scanned_pdf_bytes(pages))
+    (folder / "mista.pdf").write_bytes(pdf_bytes(pages, image_pages=(2,)))
+    (folder / "decisao.docx").write_bytes(docx_bytes(text.split("\n")))
+    out = tmp_path / "out.jsonl"
+    run([str(python), "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out)], cwd=tmp_path, env=env)
+    records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    scan, mixed, docx = records["digitalizada.pdf"], records["mista.pdf"], records["decisao.docx"]
+    assert scan["error"] is None and scan["ocr_pages"] == [1, 2] and len(scan["pages"]) == 2
+    assert error_rates("\n".join(line for page in pages for line in page), scan["text"])[0] < 0.02
+    assert mixed["error"] is None and mixed["ocr_pages"] == [2]
+    assert error_rates("\n".join(pages[1]), mixed["text"][mixed["pages"][1] :])[0] < 0.02  # its scan: 200 dpi
+    assert "ocr_pages" not in docx and docx["text"] == text
+    for record in (scan, mixed):
+        words = record["ocr_words"]
+        assert words and all(record["pages"][1] <= s for s, _, _ in words) == (record is mixed)
+        for entity in record["entities"]:  # the 20-step model tags most words: many lie over OCR words
+            under = [c for s, e, c in words if s < entity["end"] and entity["start"] < e]
+            assert entity.get("ocr_confidence") == (min(under) / 100 if under else None)
+    assert any("ocr_confidence" in e for e in scan["entities"])
+    # pseudonymize: the OCRed pages named, replacements over OCR words with their confidence
+    masked = tmp_path / "masked.jsonl"
+    run(
+        [str(python), "-m", "pt_legal_ner", "pseudonymize", str(folder / "digitalizada.pdf"), "-o", str(masked)],
+        cwd=tmp_path,
+        env=env,
+    )
+    (record,) = map(json.loads, masked.read_text(encoding="utf-8").splitlines())
+    assert record["ocr_pages"] == [1, 2] and all("ocr_confidence" in r for r in record["replacements"])
+    # no Tesseract on PATH: the scan's error line, the mixed PDF's warning, --ocr always refused
+    bare = {**env, "PATH": str(python.parent)}
+    out = tmp_path / "no_ocr.jsonl"
+    run([str(python), "-m", "pt_legal_ner", "annotate", str(folder), "-o", str(out)], cwd=tmp_path, env=bare)
+    records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    error = records["digitalizada.pdf"]["error"]
+    assert "no text layer: its 2 page(s) are images (a scan)" in error and "tesseract-ocr-por" in error
+    assert "page(s) 2 are images" in records["mista.pdf"]["warning"] and "ocr_pages" not in records["mista.pdf"]
+    refused = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pt_legal_ner",
+            "annotate",
+            str(folder),
+            "-o",
+            str(tmp_path / "x.jsonl"),
+            "--ocr",
+            "always",
+        ],
+        cwd=tmp_path,
+        env=bare,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "--ocr always: Tesseract is not installed" in refused.stderr
 
 
 def test_installed_command_line_survives_bombs_and_damaged_files_in_bounded_memory(wheel_python, tmp_path):

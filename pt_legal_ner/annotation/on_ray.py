@@ -9,6 +9,11 @@ part numbers and their summaries travel through Ray; documents go disk to disk.
 Faults: Ray restarts a dead actor and retries its task (its temporary file is abandoned,
 never published); a lost node's tasks run elsewhere; a killed driver leaves complete parts,
 and the same command run again does the rest. A document that fails is an error record.
+
+OCR (--ocr): each actor reads its own PDFs, so scanned pages are OCRed on the node that reads
+them, with ``--threads-per-worker`` Tesseracts at once (the CPUs Ray gave the actor). Where the
+driver has Tesseract, an actor on a node without it refuses to start, so that no scan gets
+another answer there.
 """
 
 import json
@@ -23,6 +28,7 @@ from typing import Any
 from pt_legal_ner.annotation.records import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS, Progress, Summary
 from pt_legal_ner.io.inputs import ALL_FILES, Entry, Slice, plan
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, Limits
+from pt_legal_ner.io.ocr import NO_OCR, Ocr, missing
 from pt_legal_ner.io.parts import OutputDir
 
 RAY_HINT = "pip install 'ray[data]>=2.60'"
@@ -47,9 +53,16 @@ class PartAnnotator:
         batch_size: int,
         max_chars: int,
         limits: dict,
+        ocr: dict,
+        require_ocr: bool,
     ) -> None:
         import spacy
         import torch
+
+        self.ocr = Ocr(**ocr)
+        unable = None if self.ocr.mode == "never" else missing(self.ocr.language)
+        if unable and require_ocr:  # a node without it would answer scans unlike the others
+            raise RuntimeError(f"--ocr {self.ocr.mode}, but this node cannot OCR: {unable}; or run with --ocr never")
 
         torch.set_num_threads(threads)
         if code:
@@ -83,7 +96,9 @@ class PartAnnotator:
         summary = Summary()
         if not self.out.has(number):  # a retry of a part another attempt finished
             documents = (
-                doc for entry, piece in spec for doc in read_slice(Entry(**entry), Slice(**piece), self.limits)
+                doc
+                for entry, piece in spec
+                for doc in read_slice(Entry(**entry), Slice(**piece), self.limits, self.ocr)
             )
             writer = self.out.open_part(number)
             try:
@@ -137,6 +152,7 @@ def annotate_on_ray(
     max_chars: int = MAX_CHUNK_CHARS,
     glob: str = ALL_FILES,
     limits: Limits = DEFAULT_LIMITS,
+    ocr: Ocr = NO_OCR,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Annotate INPUTs into parts in ``out`` on the Ray cluster at ``address`` ("local": start one here)."""
@@ -147,7 +163,7 @@ def annotate_on_ray(
     check_model(model)
     output = OutputDir(out, compress)
     the_plan = plan(inputs, part_size, glob, skip=[output.path], limits=limits)
-    settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars}
+    settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars, "ocr": ocr.mode}
     output.check_plan({"settings": settings, **the_plan.describe()})
     output.clean_temporary()  # left by killed attempts of an earlier run; none is running now
     todo = [n for n in range(len(the_plan.parts)) if not output.has(n)]
@@ -186,6 +202,9 @@ def annotate_on_ray(
                     "batch_size": batch_size,
                     "max_chars": max_chars,
                     "limits": asdict(limits),
+                    "ocr": asdict(ocr),
+                    # Tesseract is here: each node must have it, so that a scan gets one answer
+                    "require_ocr": ocr.mode != "never" and missing(ocr.language) is None,
                 },
                 batch_size=1,
                 batch_format="numpy",
@@ -208,9 +227,11 @@ def annotate_on_ray(
                         progress.add_words(part.words)
         finally:
             ray.shutdown()
-    missing = [n for n in range(len(the_plan.parts)) if not output.has(n)]
-    if missing:
-        raise RuntimeError(f"{len(missing)} parts were not written (first: {missing[0]}); run the same command again")
+    unwritten = [n for n in range(len(the_plan.parts)) if not output.has(n)]
+    if unwritten:
+        raise RuntimeError(
+            f"{len(unwritten)} parts were not written (first: {unwritten[0]}); run the same command again"
+        )
     result = {
         "parts": len(the_plan.parts),
         "parts_done_now": len(todo),

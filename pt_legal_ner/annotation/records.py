@@ -6,6 +6,9 @@
   already written and drops an incomplete last line (a machine crash mid-write), so that
   document is done again.
 - A document that cannot be read or fails in the pipeline gets a line with its error.
+- A PDF's OCRed pages are named (``ocr_pages``) with each OCR word's place and confidence
+  (``ocr_words``: [start, end, 0-100]); an entity over OCR words gets the lowest of their
+  confidences as ``ocr_confidence``, and its ``confidence`` is no higher than that.
 """
 
 import json
@@ -25,6 +28,7 @@ from pt_legal_ner.annotation.render import html_name, render_page
 from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
 from pt_legal_ner.io.atomic import write_text_atomic
 from pt_legal_ner.io.documents import Document
+from pt_legal_ner.io.ocr_text import Word, lowest_confidence
 from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
 from pt_legal_ner.privacy.patterns import SENSITIVE
 
@@ -184,7 +188,28 @@ def make_record(slot: Slot) -> dict[str, Any]:
         record["pages"] = doc.pages
     if ok and doc.warning is not None:
         record["warning"] = doc.warning
+    if ok and doc.ocr_pages:
+        record["ocr_pages"] = list(doc.ocr_pages)
+        record["ocr_words"] = [list(word) for word in doc.ocr_words]
+        with_ocr_confidence(record["entities"], doc.ocr_words)
     return record
+
+
+def ocr_confidences(spans: list[tuple[int, int]], words: list[Word]) -> list[float | None]:
+    """Per span, the lowest confidence (0-1) of the OCR words under it; None where none is."""
+    starts = [word[0] for word in words]
+    lowest = (lowest_confidence(words, starts, start, end) for start, end in spans)
+    return [None if value is None else value / 100 for value in lowest]
+
+
+def with_ocr_confidence(entities: list[dict[str, Any]], words: list[Word]) -> None:
+    """Entities over OCR words: their ``ocr_confidence``, and ``confidence`` no higher than it."""
+    spans = [(entity["start"], entity["end"]) for entity in entities]
+    for entity, ocr in zip(entities, ocr_confidences(spans, words), strict=True):
+        if ocr is not None:
+            entity["ocr_confidence"] = ocr
+            current = entity.get("confidence")
+            entity["confidence"] = ocr if current is None else min(current, ocr)
 
 
 def finished(slot: Slot, html: bool) -> tuple[dict[str, Any], str | None]:

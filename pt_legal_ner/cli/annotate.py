@@ -19,8 +19,10 @@ from pt_legal_ner.cli.common import (
     byte_size,
     fail,
     import_user_code,
+    ocr_settings,
     positive_int,
     report,
+    usable_cpus,
 )
 from pt_legal_ner.io.inputs import DEFAULT_PART_SIZE, open_documents
 
@@ -70,7 +72,8 @@ def run_locally(
     import_user_code(args)
     # OUT and the pages may lie inside a folder INPUT: they are not documents
     try:
-        total, documents = open_documents(args.input, args.glob, own_outputs, args.limit)
+        ocr = ocr_settings(args, usable_cpus())
+        total, documents = open_documents(args.input, args.glob, own_outputs, args.limit, ocr)
     except (FileNotFoundError, ValueError) as err:
         return fail(err)
     return_freed_memory_to_the_os()
@@ -118,6 +121,10 @@ def cmd_annotate_ray(args: argparse.Namespace) -> int:
 
     if args.html or args.n_process != 1 or args.input == ["-"]:
         return fail("--ray takes files, folders or URIs, without --html or --n-process")
+    try:
+        ocr = ocr_settings(args, args.threads_per_worker)
+    except ValueError as err:
+        return fail(err)
     started = time.perf_counter()
     with WordsBar(desc="annotate") as bar:
         try:
@@ -137,6 +144,7 @@ def cmd_annotate_ray(args: argparse.Namespace) -> int:
                 max_chars=args.max_chars,
                 glob=args.glob,
                 limits=args.limit,
+                ocr=ocr,
                 progress=bar,
             )
         except (FileNotFoundError, ValueError) as err:

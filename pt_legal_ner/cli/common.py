@@ -4,6 +4,7 @@ reporting a summary or an error."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import spacy.util
@@ -12,6 +13,7 @@ from pt_legal_ner.annotation.records import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS
 from pt_legal_ner.io.inputs import ALL_FILES
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, parse_size, with_overrides
 from pt_legal_ner.io.limits import NAMES as LIMIT_NAMES
+from pt_legal_ner.io.ocr import DEFAULT_DPI, MODES, Ocr, missing
 
 MODEL = "pt_legal_ner"
 
@@ -86,7 +88,8 @@ def comma_labels(value: str) -> list[str]:
 
 
 INPUT_HELP = (
-    "INPUT: text, PDF (its text layer; record: pages = each page's start offset) and DOCX files,"
+    "INPUT: text, PDF (its text layer, scanned pages OCRed: --ocr; record: pages = each page's start offset)"
+    " and DOCX files,"
     " folders (every file under them, hidden ones left out; --glob narrows it),"
     ' .jsonl/.ndjson files with a "text" field and .parquet files with a "text" column,'
     " URIs pyarrow reads (file://, s3://...), or - for stdin. Ids: a file's path"
@@ -114,6 +117,26 @@ def add_reading_args(command: argparse.ArgumentParser) -> None:
         help=f"longest piece of a document the pipeline sees at once; bounds memory (default {MAX_CHUNK_CHARS:,})",
     )
     command.add_argument("--glob", default=ALL_FILES, help=f"files of a folder INPUT to read (default {ALL_FILES})")
+    command.add_argument(
+        "--ocr",
+        choices=MODES,
+        default="auto",
+        help="OCR of PDF pages with Tesseract (apt-get install tesseract-ocr tesseract-ocr-por): auto (default) reads"
+        " the pages without a usable text layer where Tesseract is installed, always reads every page, never none."
+        " Records name the OCRed pages (ocr_pages) and each OCR word's confidence (ocr_words)",
+    )
+    command.add_argument(
+        "--ocr-workers",
+        type=positive_int,
+        metavar="N",
+        help="pages OCRed at once (default: the CPUs this process may use; with --ray, --threads-per-worker)",
+    )
+    command.add_argument(
+        "--ocr-dpi",
+        type=positive_int,
+        default=DEFAULT_DPI,
+        help=f"resolution pages are OCRed at (default {DEFAULT_DPI})",
+    )
     command.add_argument("--model", default=MODEL, help=f"installed package or pipeline folder (default {MODEL})")
     command.add_argument(
         "--exclude", action="append", default=[], metavar="COMPONENT", help="leave a component out, e.g. llm_fallback"
@@ -130,3 +153,19 @@ def add_reading_args(command: argparse.ArgumentParser) -> None:
         help="raise or lower a limit on one document (repeatable; sizes take KiB/MiB/GiB). A document over one"
         f" gets an error line naming it. Defaults: {defaults}",
     )
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def ocr_settings(args: argparse.Namespace, workers: int) -> Ocr:
+    """--ocr, --ocr-workers (default ``workers``) and --ocr-dpi; raises ValueError for --ocr always
+    without Tesseract (with --ocr auto, each scan's error line says what to install)."""
+    unable = missing() if args.ocr == "always" else None
+    if unable:
+        raise ValueError(f"--ocr always: {unable}")
+    return Ocr(args.ocr, args.ocr_workers or workers, args.ocr_dpi)

@@ -14,6 +14,8 @@ from typing import IO, Any
 
 from pt_legal_ner.io.extract import OLE_MAGIC, PDF_MAGIC, ZIP_MAGIC, ExtractionError
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, LimitExceeded, Limits, check
+from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr
+from pt_legal_ner.io.ocr_text import Word
 from pt_legal_ner.io.reader_process import shared_reader
 
 # magic numbers of the binary formats court systems hand out instead of text
@@ -46,25 +48,31 @@ class Document:
     error: str | None = None
     # PDF: each page's start offset in ``text``
     pages: list[int] | None = None
-    # said in the output record: what of the file did not make it into ``text``
+    # said in the output record: what of the file did not make it into ``text``, what OCR said
     warning: str | None = None
+    # PDF: the pages OCR read (1-based) and its words' (start, end, confidence 0-100) in ``text``
+    ocr_pages: tuple[int, ...] = ()
+    ocr_words: list[Word] = field(default_factory=list)
 
 
-def document_from_bytes(doc_id: str | int, data: bytes, origin: str, limits: Limits = DEFAULT_LIMITS) -> Document:
+def document_from_bytes(
+    doc_id: str | int, data: bytes, origin: str, limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR
+) -> Document:
     """A file's document: PDF and DOCX by their content (whatever the name), else decoded text.
 
     A file that cannot be read, for whatever reason, gives a Document with an error naming
-    ``origin``. PDF and DOCX are read in the reader process (pt_legal_ner/io/reader_process.py).
+    ``origin``. PDF and DOCX are read in the reader process (pt_legal_ner/io/reader_process.py),
+    a PDF's pages OCRed as ``ocr`` says.
     """
     try:
-        return _document(doc_id, data, origin, limits)
+        return _document(doc_id, data, origin, limits, ocr)
     except (DocumentError, ExtractionError, LimitExceeded) as err:
         return Document(doc_id, error=f"{origin}: {err}")
     except Exception as err:  # one file's failure is its own error line, never the run's
         return Document(doc_id, error=f"{origin}: cannot be read ({type(err).__name__}: {err})")
 
 
-def _document(doc_id: str | int, data: bytes, origin: str, limits: Limits) -> Document:
+def _document(doc_id: str | int, data: bytes, origin: str, limits: Limits, ocr: Ocr) -> Document:
     check("bytes", len(data), "max_bytes", limits)
     if PDF_MAGIC in data[:1024]:
         kind = "pdf"
@@ -72,7 +80,7 @@ def _document(doc_id: str | int, data: bytes, origin: str, limits: Limits) -> Do
         kind = "docx"  # read as a DOCX even when damaged, so the error says what is wrong with it
     else:
         kind = "zip" if data.startswith(ZIP_MAGIC) else None
-    got = shared_reader().extract(kind, data, limits) if kind else None
+    got = shared_reader().extract(kind, data, limits, ocr) if kind else None
     if got is None:  # text, or a ZIP that holds no DOCX (decode_text names it)
         text, encoding = decode_text(data)
         check("characters", len(text), "max_chars", limits)
@@ -83,8 +91,16 @@ def _document(doc_id: str | int, data: bytes, origin: str, limits: Limits) -> Do
         warnings.append(f"page(s) {listed} are images without a text layer (not annotated); OCR them to include them")
     if got.removed_lines:
         warnings.append(f"{got.removed_lines} running header/footer line(s) left out")
-    encoding = "pdf" if kind == "pdf" else "docx"
-    return Document(doc_id, text=got.text, encoding=encoding, pages=got.pages, warning="; ".join(warnings) or None)
+    warnings += got.ocr_notes
+    return Document(
+        doc_id,
+        text=got.text,
+        encoding="pdf" if kind == "pdf" else "docx",
+        pages=got.pages,
+        warning="; ".join(warnings) or None,
+        ocr_pages=got.ocr_pages,
+        ocr_words=got.ocr_words,
+    )
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -177,7 +193,7 @@ def read_jsonl(
         yield parse_jsonl_line(line, number, origin, limits)
 
 
-def read_stdin(limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
+def read_stdin(limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR) -> Iterator[Document]:
     """stdin is JSONL when its first non-blank line is a JSON object, else one text document "-"."""
     stream = sys.stdin.buffer
     lines = bounded_lines(stream, limits.max_bytes)
@@ -201,4 +217,4 @@ def read_stdin(limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
         error = LimitExceeded("bytes read", max(len(data), limits.max_bytes + 1), "max_bytes", limits)
         yield Document("-", error=f"stdin: {error}")
         return
-    yield document_from_bytes("-", data, "stdin", limits)
+    yield document_from_bytes("-", data, "stdin", limits, ocr)

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from pt_legal_ner.io.documents import Document, bounded_lines, document_from_bytes, read_jsonl, read_stdin
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, LimitExceeded, Limits
+from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr
 from pt_legal_ner.io.parquet import PYARROW_HINT, parquet_rows, read_parquet_rows
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -226,26 +227,30 @@ def _jsonl_cuts(entry: Entry, part_size: int, room, limits: Limits) -> Iterator[
         yield start, count, offset, first_line
 
 
-def read_part(entries: list[Entry], part: list[Slice], limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
+def read_part(
+    entries: list[Entry], part: list[Slice], limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR
+) -> Iterator[Document]:
     for piece in part:
-        yield from read_slice(entries[piece.entry], piece, limits)
+        yield from read_slice(entries[piece.entry], piece, limits, ocr)
 
 
-def read_plan(plan_: Plan, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
+def read_plan(plan_: Plan, limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR) -> Iterator[Document]:
     for part in plan_.parts:
-        yield from read_part(plan_.entries, part, limits)
+        yield from read_part(plan_.entries, part, limits, ocr)
 
 
-def read_slice(entry: Entry, piece: Slice, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
-    """The slice's documents; a failure of the file itself (gone, unreadable since the plan)
-    ends the slice with one error document instead of ending the run."""
+def read_slice(
+    entry: Entry, piece: Slice, limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR
+) -> Iterator[Document]:
+    """The slice's documents (a PDF's pages OCRed as ``ocr`` says); a failure of the file itself
+    (gone, unreadable since the plan) ends the slice with one error document instead of ending the run."""
     if entry.kind == "error":
         yield Document(entry.name, error=f"{entry.location}: {entry.error}")
         return
     readers = {"text": _read_text, "jsonl": _read_jsonl_slice, "parquet": _read_parquet_slice}
     done = 0
     try:
-        for document in readers[entry.kind](entry, piece, limits):
+        for document in readers[entry.kind](entry, piece, limits, ocr):
             done += 1
             yield document
     except Exception as err:
@@ -253,7 +258,7 @@ def read_slice(entry: Entry, piece: Slice, limits: Limits = DEFAULT_LIMITS) -> I
         yield Document(first, error=f"{entry.location}: cannot be read ({type(err).__name__}: {err})")
 
 
-def _read_text(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
+def _read_text(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> Iterator[Document]:
     try:
         with open_binary(entry.location) as f:
             size = _size(f)
@@ -265,7 +270,7 @@ def _read_text(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]
     except (OSError, ValueError) as err:
         yield Document(entry.name, error=f"{entry.location}: {err}")
         return
-    yield document_from_bytes(entry.name, data, entry.location, limits)
+    yield document_from_bytes(entry.name, data, entry.location, limits, ocr)
 
 
 def _size(f: IO[bytes]) -> int | None:
@@ -276,7 +281,7 @@ def _size(f: IO[bytes]) -> int | None:
         return None
 
 
-def _read_jsonl_slice(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
+def _read_jsonl_slice(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> Iterator[Document]:
     with open_binary(entry.location) as f:
         f.seek(piece.offset)
         done = 0
@@ -289,17 +294,21 @@ def _read_jsonl_slice(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Do
                 return
 
 
-def _read_parquet_slice(entry: Entry, piece: Slice, limits: Limits) -> Iterator[Document]:
+def _read_parquet_slice(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> Iterator[Document]:
     yield from read_parquet_rows(entry.location, entry.name, piece.start, piece.count, open_binary, limits)
 
 
 def open_documents(
-    inputs: list[str], glob: str = ALL_FILES, skip: Iterable[Path] = (), limits: Limits = DEFAULT_LIMITS
+    inputs: list[str],
+    glob: str = ALL_FILES,
+    skip: Iterable[Path] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    ocr: Ocr = DEFAULT_OCR,
 ) -> tuple[int | None, Iterator[Document]]:
     """The documents of the INPUTs in order, and how many there are (None for stdin, "-")."""
     if list(inputs) == ["-"]:
-        return None, read_stdin(limits)
+        return None, read_stdin(limits, ocr)
     if "-" in inputs:
         raise ValueError("stdin (-) cannot be combined with other inputs")
     whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip, limits)
-    return whole.total, read_plan(whole, limits)
+    return whole.total, read_plan(whole, limits, ocr)

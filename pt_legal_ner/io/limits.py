@@ -26,7 +26,7 @@ class Limits:
     max_inflated: int = 256 * MIB
     # inflated / compressed size of one DOCX member of 1 MiB or more (Word's XML: 5-20)
     max_ratio: int = 100
-    # seconds to extract the text of one PDF or DOCX
+    # seconds to extract the text of one PDF or DOCX, and to OCR each of its pages
     max_read_seconds: int = 300
     # memory of the process that extracts PDF and DOCX text (PDFium aborts when it runs out): a
     # 300-page PDF or DOCX reads within 128 MiB; with the loaded pipeline (~1.4 GiB) under 2 GiB

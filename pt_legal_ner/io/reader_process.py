@@ -6,10 +6,13 @@ hostile XML part can keep lxml busy for minutes. In the child, such a file costs
 line: the child is capped (``Limits.max_read_memory``, RLIMIT_DATA) and timed
 (``max_read_seconds``); one that dies or overruns is killed and started again for the next file.
 
-The child is a fresh interpreter that imports only this module, pt_legal_ner/io/extract.py and
-pt_legal_ner/io/limits.py (the standard library, pypdfium2, python-docx), not the package's
+The child is a fresh interpreter that imports only this module, pt_legal_ner/io/extract.py,
+limits.py, ocr.py and ocr_text.py (the standard library, pypdfium2, python-docx), not the package's
 ``__init__`` (spaCy, torch): it starts in ~0.2 s and holds ~60 MiB. It reads one request at a time
-from stdin (a pickled header, then the file's bytes) and answers on the stdout it was started with.
+from stdin (a pickled header, then the file's bytes) and answers on the stdout it was started with:
+an "alive" frame before OCR and after each page it OCRs, each giving the file another
+``max_read_seconds`` (and a grace), then the answer. Tesseract runs as the child's own children,
+each under the same memory cap.
 """
 
 import atexit
@@ -25,8 +28,11 @@ import time
 from pathlib import Path
 
 from pt_legal_ner.io.limits import Limits
+from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr
 
 FRAME = struct.Struct("<Q")
+ALIVE = "alive"  # the child's frame before OCR and after each OCRed page
+OCR_GRACE = 30  # seconds
 # the child: the package folder as a bare namespace, so its __init__ (spaCy, torch) never runs;
 # the folder of the interpreter's working directory ("" for -c) is dropped from sys.path
 BOOT = (
@@ -61,7 +67,7 @@ class ReaderProcess:
             )
         return self._proc
 
-    def extract(self, kind: str, data: bytes, limits: Limits):
+    def extract(self, kind: str, data: bytes, limits: Limits, ocr: Ocr = DEFAULT_OCR):
         """The child's answer for ``data``: an Extracted, or None for a ZIP that is no DOCX.
 
         Raises ExtractionError (pt_legal_ner/io/extract.py) with the file's reason, whatever happened.
@@ -69,31 +75,37 @@ class ReaderProcess:
         from pt_legal_ner.io.extract import ExtractionError
 
         with self._lock:
-            status, value = self._ask(kind, data, limits)
+            status, value = self._ask(kind, data, limits, ocr)
         if status == "error":
             raise ExtractionError(value)
         return value
 
-    def _ask(self, kind: str, data: bytes, limits: Limits) -> tuple[str, object]:
+    def _ask(self, kind: str, data: bytes, limits: Limits, ocr: Ocr) -> tuple[str, object]:
         """The child's (status, value); a child that died or overran is the file's ExtractionError."""
         from pt_legal_ner.io.extract import ExtractionError
 
         proc = self._start()
         try:
-            _write_frame(proc.stdin, pickle.dumps((kind, limits)))
+            _write_frame(proc.stdin, pickle.dumps((kind, limits, ocr)))
             _write_frame(proc.stdin, data)
             proc.stdin.flush()
-            reply = self._read_reply(proc, time.monotonic() + limits.max_read_seconds)
+            wait = limits.max_read_seconds  # the text layer's time
+            while True:  # "alive" before OCR and after each OCRed page: the next page has its own time
+                reply = pickle.loads(self._read_reply(proc, time.monotonic() + wait))
+                if reply[0] != ALIVE:
+                    return reply
+                # the child stops a Tesseract over the limit itself and names the page: the grace is
+                # for that, and for drawing the page
+                wait = limits.max_read_seconds + OCR_GRACE
         except TimeoutError:
             self.close()
             raise ExtractionError(
-                f"reading it took over {limits.max_read_seconds} s, the limit max_read_seconds:"
-                " raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"
+                f"reading it (or OCR of one of its pages) took over {limits.max_read_seconds} s, the limit"
+                " max_read_seconds: raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"
             ) from None
         except (BrokenPipeError, ConnectionError, EOFError):
             code = self.close()
             raise ExtractionError(self._death(code, kind, limits)) from None
-        return pickle.loads(reply)
 
     @staticmethod
     def _read_reply(proc: subprocess.Popen, deadline: float) -> bytes:
@@ -104,7 +116,7 @@ class ReaderProcess:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 raise TimeoutError
-            chunk = os.read(fd, max(need - len(buffer), 65536))
+            chunk = os.read(fd, need - len(buffer))  # no further: the next frame stays in the pipe
             if not chunk:
                 raise EOFError
             buffer += chunk
@@ -167,7 +179,7 @@ def serve() -> None:
         header = _read_exactly(requests, FRAME.size)
         if header is None:
             return
-        kind, limits = pickle.loads(requests.read(FRAME.unpack(header)[0]))
+        kind, limits, ocr = pickle.loads(requests.read(FRAME.unpack(header)[0]))
         data = _read_exactly(requests, FRAME.unpack(_read_exactly(requests, FRAME.size))[0])
         if resource is not None:
             cap = limits.max_read_memory if hard == resource.RLIM_INFINITY else min(limits.max_read_memory, hard)
@@ -177,7 +189,7 @@ def serve() -> None:
                 pass
         try:
             if kind == "pdf":
-                reply = ("ok", extract_pdf(data, limits))
+                reply = ("ok", extract_pdf(data, limits, ocr, alive=lambda: _reply(replies, (ALIVE, None))))
             else:
                 docx = kind == "docx" or looks_like_docx(data)  # "docx": so named, read even if damaged
                 reply = ("ok", extract_docx(data, limits) if docx else None)
@@ -192,5 +204,9 @@ def serve() -> None:
         except Exception as err:
             reply = ("error", f"unreadable ({type(err).__name__}: {err})")
         del data
-        _write_frame(replies, pickle.dumps(reply))
-        replies.flush()
+        _reply(replies, reply)
+
+
+def _reply(replies, reply: tuple[str, object]) -> None:
+    _write_frame(replies, pickle.dumps(reply))
+    replies.flush()

@@ -7,6 +7,9 @@ Outputs:
 - ``--mapping``: JSONL, one line per document, placeholder -> original values; mode 0600;
 - ``--html``: a review page per document, the ORIGINAL text with every masked span marked,
   those below the review cut flagged; mode 0600, as they hold what was masked.
+- A scanned PDF's record names its OCRed pages (``ocr_pages``); a replacement over OCR words has
+  their lowest confidence (``ocr_confidence``) and, below the review cut, ``review: true``: the
+  text under it may be misread, so a value beside it may be too.
 A document's mapping line is written before its output record; a re-run drops the mapping
 lines of documents the output does not have (a crash between the two), then goes on.
 """
@@ -23,7 +26,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pt_legal_ner.annotation.records import JsonlAppender, RecordWriter, entity_dicts, span_dict
+from pt_legal_ner.annotation.records import JsonlAppender, RecordWriter, entity_dicts, ocr_confidences, span_dict
 from pt_legal_ner.annotation.render import html_name, label_color
 from pt_legal_ner.components.token_ner import TaggingNER
 from pt_legal_ner.io.atomic import write_bytes_atomic, write_text_atomic
@@ -147,7 +150,7 @@ class PseudonymizingWriter:
         self.labels, self.style, self.propagate, self.key = tuple(labels), style, propagate, key
         self.mapping = PrivateJsonl(mapping, self.done) if mapping is not None else None
         self.review_dir, self.review_below = review_dir, review_below
-        self.replaced = self.sensitive = 0
+        self.replaced = self.sensitive = self.to_review = 0
 
     def write(self, record: dict[str, Any]) -> None:
         error = record["error"]
@@ -156,22 +159,36 @@ class PseudonymizingWriter:
                 result = pseudonymize(
                     record["text"], record["entities"], self.labels, self.style, self.propagate, self.key
                 )
+                if record.get("ocr_pages"):
+                    self.flag_ocr(result, record["ocr_words"])
                 page = review_page(record["id"], record["text"], result, self.review_below) if self.review_dir else None
             except Exception as err:
                 error = f"pseudonymizing failed: {type(err).__name__}: {err}"
         if error is not None:
             self.out.write({"id": record["id"], "text": None, "replacements": None, "error": error})
             return
+        ocr = {"ocr_pages": record["ocr_pages"]} if record.get("ocr_pages") else {}
         if self.mapping is not None:
             self.mapping.write({"id": record["id"], "entities": result.mapping})
         if page is not None:
             write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE)
-        self.out.write({"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None})
+        out = {"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None}
+        self.out.write({**out, **ocr})
         self.replaced += len(result.replacements)
         self.sensitive += sum(1 for r in result.replacements if r.get("sensitive"))
+        self.to_review += sum(1 for r in result.replacements if r.get("review"))
+
+    def flag_ocr(self, result: Pseudonymized, words: list) -> None:
+        """Replacements over OCR words: their lowest confidence, and ``review`` below the cut."""
+        for replacement, ocr in zip(result.replacements, ocr_confidences(result.spans, words), strict=True):
+            if ocr is not None:
+                replacement["ocr_confidence"] = ocr
+                if ocr < self.review_below:
+                    replacement["review"] = True
 
     def summary(self) -> str:
-        return f"{self.replaced} spans masked ({self.sensitive} of them health data, LGPD art. 11)"
+        review = f"; {self.to_review} over OCR text of low confidence, flagged for review" if self.to_review else ""
+        return f"{self.replaced} spans masked ({self.sensitive} of them health data, LGPD art. 11{review})"
 
     def close(self) -> None:
         try:
@@ -203,7 +220,7 @@ def review_page(doc_id: str, text: str, result: Pseudonymized, review_below: flo
     parts, position, flagged = [], 0, 0
     for (start, end), r in zip(result.spans, result.replacements, strict=True):
         confidence = r["confidence"]
-        doubtful = confidence is not None and confidence < review_below
+        doubtful = bool(r.get("review")) or (confidence is not None and confidence < review_below)
         flagged += doubtful
         style = f"background: {label_color(r['label'])}; padding: 0.1em 0.3em; border-radius: 0.3em;"
         if doubtful:

@@ -1,14 +1,18 @@
-"""Groundwork for OCR of scanned decisions (issue 30): how well Tesseract's Portuguese model reads
-decision text rendered to page images, by resolution and page condition, and how fast.
+"""OCR of scanned decisions (issue 30), through the package's own reading path: how well and how fast.
 
 Known texts (the example decision, the first raw LeNER-Br texts) are laid out as A4 pages (DejaVu
-Serif 11 pt, 80 characters a line, 50 lines a page) and drawn at each resolution; a page is then
-clean, noisy (salt-and-pepper noise and a slight blur, as a photocopy), skewed 1.5°, or turned 90°.
-Tesseract (called directly, TSV output, one thread: pages/s is per core) reads each; its words,
-joined by the lines it found, are compared with the page's own lines: character error rate
-(edit distance over characters, whitespace runs as one space) and word error rate.
-Tesseract comes from Debian's packages (tesseract-ocr, tesseract-ocr-por); nothing here needs Python
-bindings.
+Serif 11 pt, lines as wide as 1-inch margins leave, 50 lines a page) and drawn at each resolution
+as image-only PDFs; a page is clean, noisy (1% of pixels flipped and a slight blur, as a
+photocopy), skewed 1.5°, or turned 90°. Each PDF is read as `annotate` reads it
+(``document_from_bytes`` with ``--ocr auto``: the reader process, PDFium drawing each page,
+Tesseract's hOCR) and compared with the page's own lines: character error rate (edit distance
+over characters, whitespace runs as one space), word error rate, and entity F1: the pipeline's
+entities in the OCRed text against its entities in the original text (label and words must
+match; counted as multisets, since offsets differ).
+Speed: pages/s of OCR alone with 1 and 2 workers, and of OCR and NER together (``annotate`` on a
+folder of the clean scans, one PDF per text and one per page: workers share a PDF's pages).
+``--ocrmypdf`` adds ocrmypdf (its text layer read back by PDFium) on the same clean pages, the
+other way the issue names.
 """
 
 from __future__ import annotations
@@ -18,32 +22,55 @@ import os
 import random
 import subprocess
 import sys
-import textwrap
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import typer
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from scripts.provenance import git_commit, hardware
+from scripts.venvs import pinned_python
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 A4 = (8.27, 11.69)  # inches
+MARGIN = 1.0  # inch, on each side
 CONDITIONS = ("clean", "noise", "skew", "rot90")
 
 
-def pages_of(text: str, width: int = 80, lines_per_page: int = 50) -> list[list[str]]:
-    lines = [line for paragraph in text.splitlines() for line in (textwrap.wrap(paragraph, width) or [""])]
-    lines = [line for line in lines if line.strip()]
+def pages_of(text: str, lines_per_page: int = 50) -> list[list[str]]:
+    """A text's lines, wrapped as a typewriter would (words whole, no hyphen added) to the width
+    between the margins, in pages."""
+    font = _font(110)  # 11 pt at 720 dpi: widths in tenths of a point
+    width = (A4[0] - 2 * MARGIN) * 720
+    lines = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            longer = f"{line} {word}" if line else word
+            if line and font.getlength(longer) > width:
+                lines.append(line)
+                longer = word
+            line = longer
+        if line:
+            lines.append(line)
     return [lines[i : i + lines_per_page] for i in range(0, len(lines), lines_per_page)]
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(FONT, size)
+    except OSError:  # no DejaVu (Debian's fonts-dejavu-core): Pillow's own
+        return ImageFont.load_default(size)
 
 
 def draw(lines: list[str], dpi: int, condition: str, seed: int = 0) -> Image.Image:
     size = (round(A4[0] * dpi), round(A4[1] * dpi))
     page = Image.new("L", size, 255)
-    font = ImageFont.truetype(FONT, round(11 / 72 * dpi))
+    font = _font(round(11 / 72 * dpi))
     ink = ImageDraw.Draw(page)
-    margin, step = dpi, round(14 / 72 * dpi)
+    margin, step = round(MARGIN * dpi), round(14 / 72 * dpi)
     for i, line in enumerate(lines):
         ink.text((margin, margin + i * step), line, font=font, fill=0)
     if condition == "noise":
@@ -60,23 +87,12 @@ def draw(lines: list[str], dpi: int, condition: str, seed: int = 0) -> Image.Ima
     return page
 
 
-def tesseract(page: Image.Image, dpi: int, psm: int) -> str:
-    """Tesseract's words, one line per line it found (TSV: block, paragraph, line numbers)."""
-    png = io.BytesIO()
-    page.save(png, format="PNG")
-    out = subprocess.run(
-        ["tesseract", "stdin", "stdout", "-l", "por", "--dpi", str(dpi), "--psm", str(psm), "tsv"],
-        input=png.getvalue(),
-        capture_output=True,
-        check=True,
-        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-    ).stdout.decode("utf-8")
-    lines: dict[tuple[str, str, str, str], list[str]] = {}
-    for row in out.splitlines()[1:]:
-        cols = row.split("\t")
-        if len(cols) == 12 and cols[0] == "5" and cols[11].strip():
-            lines.setdefault(tuple(cols[1:5]), []).append(cols[11])
-    return "\n".join(" ".join(words) for words in lines.values())
+def image_pdf(pages: list[list[str]], dpi: int, condition: str = "clean") -> bytes:
+    """An image-only PDF: one drawn page per list of lines, as a scanner makes them."""
+    images = [draw(lines, dpi, condition, seed=n) for n, lines in enumerate(pages)]
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=dpi)
+    return out.getvalue()
 
 
 def edit_distance(a: list | str, b: list | str) -> int:
@@ -97,42 +113,181 @@ def error_rates(reference: str, hypothesis: str) -> tuple[float, float]:
     return cer, wer
 
 
+def page_texts(text: str, starts: list[int]) -> list[str]:
+    ends = [s - 1 for s in starts[1:]] + [len(text)]
+    return [text[s:e] for s, e in zip(starts, ends, strict=True)]
+
+
+def entities(nlp, texts: list[str]) -> list[Counter]:
+    """Per text, (label, words) of each of its entities, as a multiset."""
+    return [Counter((e.label_, " ".join(e.text.split())) for e in doc.ents) for doc in nlp.pipe(texts)]
+
+
+def read_right(missed: Counter, text: str) -> int:
+    """How many of the ``missed`` entities have their words in ``text`` as they were: OCR read
+    them right, and the pipeline found them no more in the text around them."""
+    words = " ".join(text.split())
+    return sum(n for (_, found), n in missed.items() if found in words)
+
+
+def f1(reference: list[Counter], found: list[Counter]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of ``found`` against ``reference``, page by page."""
+    hits = sum(sum((r & f).values()) for r, f in zip(reference, found, strict=True))
+    p = hits / max(sum(sum(f.values()) for f in found), 1)
+    r = hits / max(sum(sum(x.values()) for x in reference), 1)
+    return p, r, 2 * p * r / max(p + r, 1e-9)
+
+
+def read_scan(data: bytes, workers: int):
+    from pt_legal_ner.io.documents import document_from_bytes
+    from pt_legal_ner.io.ocr import Ocr
+
+    start = time.perf_counter()
+    document = document_from_bytes("scan", data, "scan.pdf", ocr=Ocr("auto", workers))
+    if document.error:
+        raise SystemExit(f"OCR failed: {document.error}")
+    return document, time.perf_counter() - start
+
+
+def annotate_folder(nlp, folder: Path, workers: int) -> float:
+    """Seconds `annotate` (reading with OCR, then NER) takes over the PDFs of ``folder``."""
+    from pt_legal_ner.annotation.records import annotate
+    from pt_legal_ner.io.inputs import open_documents
+    from pt_legal_ner.io.ocr import Ocr
+
+    out = folder / "out.jsonl"
+    start = time.perf_counter()
+    summary = annotate(nlp, open_documents([str(folder)], "*.pdf", ocr=Ocr("auto", workers))[1], out)
+    seconds = time.perf_counter() - start
+    out.unlink()
+    if summary.errors:
+        raise SystemExit(f"{summary.errors} scans failed in annotate")
+    return seconds
+
+
+def ocrmypdf_row(exe: Path, data: bytes, references: list[str]) -> tuple[float, float, float]:
+    """(CER, WER, pages/s) of ocrmypdf on the same scan, its text layer read by PDFium."""
+    from pt_legal_ner.io.extract import extract_pdf
+    from pt_legal_ner.io.ocr import NO_OCR
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder, "in.pdf"), Path(folder, "out.pdf")
+        source.write_bytes(data)
+        start = time.perf_counter()
+        args = [str(exe), "-l", "por", "--output-type", "pdf", "--jobs", "1", "--rotate-pages", "--quiet"]
+        subprocess.run([*args, str(source), str(target)], check=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        seconds = time.perf_counter() - start
+        got = extract_pdf(target.read_bytes(), ocr=NO_OCR)
+    rates = [error_rates(r, h) for r, h in zip(references, page_texts(got.text, got.pages), strict=True)]
+    return sum(c for c, _ in rates) / len(rates), sum(w for _, w in rates) / len(rates), len(references) / seconds
+
+
+def scored(nlp, pages: list[list[str]], dpis: list[int], workers: int) -> list[tuple]:
+    """(dpi, condition, CER, WER, entities, missed, read right, (P, R, F1), pages/s) per dpi and condition."""
+    references = ["\n".join(lines) for lines in pages]
+    original = entities(nlp, references) if nlp else None
+    rows = []
+    for dpi in dpis:
+        for condition in CONDITIONS:
+            document, seconds = read_scan(image_pdf(pages, dpi, condition), workers)
+            read = page_texts(document.text, document.pages)
+            rates = [error_rates(r, h) for r, h in zip(references, read, strict=True)]
+            cer, wer = sum(c for c, _ in rates) / len(rates), sum(w for _, w in rates) / len(rates)
+            if nlp:
+                found = entities(nlp, read)
+                missed = [o - f for o, f in zip(original, found, strict=True)]
+                right = sum(read_right(m, text) for m, text in zip(missed, read, strict=True))
+                counts = (sum(sum(o.values()) for o in original), sum(sum(m.values()) for m in missed), right)
+                score = f1(original, found)
+            else:
+                counts, score = (0, 0, 0), None
+            rows.append((dpi, condition, cer, wer, *counts, score, len(pages) / seconds))
+            typer.echo(f"{dpi} dpi {condition}: CER {100 * cer:.2f}% F1 {score} {counts}", err=True)
+    return rows
+
+
+def table(rows: list[tuple]) -> list[str]:
+    head = f"{'dpi':>4} {'condition':>9} {'CER':>7} {'WER':>7} {'ents':>5} {'missed':>6} {'read right':>10}"
+    lines = [head + f" {'ent P':>6} {'ent R':>6} {'ent F1':>6} {'pages/s':>8}"]
+    for dpi, condition, cer, wer, n, missed, right, score, rate in rows:
+        p, r, f = (f"{100 * v:6.2f}" for v in score) if score else ("     -",) * 3
+        lines.append(
+            f"{dpi:>4} {condition:>9} {100 * cer:6.2f}% {100 * wer:6.2f}% {n:>5} {missed:>6} {right:>10}"
+            f" {p} {r} {f} {rate:8.2f}"
+        )
+    return lines
+
+
 def main(
     raw_texts: Path = typer.Argument(..., exists=True, file_okay=False, help="LeNER-Br raw_text folder"),
     example: Path = typer.Option(None, exists=True, help="another decision text, read before the raw texts"),
+    model: Path = typer.Option(None, exists=True, help="pipeline for entity F1 and annotate's speed"),
     output: Path = typer.Option(Path("metrics/benchmark_ocr.txt")),
-    docs: int = typer.Option(2, help="raw texts besides the example; the first page of each is used"),
+    docs: int = typer.Option(6, help="raw texts besides the example"),
+    held_out_docs: int = typer.Option(6, help="further raw texts, scored apart at 300 dpi"),
+    pages_per_doc: int = typer.Option(2, help="first pages of each text"),
     dpis: str = typer.Option("150,200,300"),
+    workers: int = typer.Option(2, help="OCR workers for the error rates (speed is measured with 1 and this)"),
+    ocrmypdf: str = typer.Option(
+        None, help="compare this ocrmypdf release (e.g. ocrmypdf==17.13.0) on the clean pages"
+    ),
+    venvs: Path = typer.Option(Path(".venvs/benchmark-ocr"), help="where ocrmypdf's venv is made"),
 ) -> None:
+    import spacy
+
+    import pt_legal_ner  # noqa: F401  (registers the pipeline's components)
+
     texts = [example.read_text(encoding="utf-8")] if example else []
-    texts += [p.read_text(encoding="utf-8") for p in sorted(raw_texts.glob("*.txt"))[:docs]]
-    pages = [pages_of(text)[0] for text in texts]
-    rows = []
-    for dpi in map(int, dpis.split(",")):
-        for condition in CONDITIONS:
-            for psm in (3, 1) if condition == "rot90" else (3,):
-                cer = wer = seconds = 0.0
-                for n, lines in enumerate(pages):
-                    image = draw(lines, dpi, condition, seed=n)
-                    start = time.perf_counter()
-                    text = tesseract(image, dpi, psm)
-                    seconds += time.perf_counter() - start
-                    c, w = error_rates("\n".join(lines), text)
-                    cer, wer = cer + c, wer + w
-                rows.append((dpi, condition, psm, cer / len(pages), wer / len(pages), len(pages) / seconds))
-                typer.echo(f"{dpi} dpi {condition} psm {psm}: CER {100 * rows[-1][3]:.2f}%", err=True)
+    raw = sorted(raw_texts.glob("*.txt"))
+    texts += [p.read_text(encoding="utf-8") for p in raw[:docs]]
+    held_out = [pages_of(p.read_text(encoding="utf-8"))[:pages_per_doc] for p in raw[docs : docs + held_out_docs]]
+    per_text = [pages_of(text)[:pages_per_doc] for text in texts]
+    pages = [page for text_pages in per_text for page in text_pages]
+    nlp = spacy.load(model) if model else None
+    rows = scored(nlp, pages, list(map(int, dpis.split(","))), workers)
+    held_pages = [page for text_pages in held_out for page in text_pages]
+    held_rows = scored(nlp, held_pages, [300], workers) if held_pages else []
+    clean = image_pdf(pages, 300)
+    speed = {n: len(pages) / read_scan(clean, n)[1] for n in sorted({1, workers})}
+    end_to_end = {}
+    for layout, files in (("one PDF per text", per_text), ("one PDF per page", [[p] for p in pages])):
+        with tempfile.TemporaryDirectory() as folder:
+            for n, file_pages in enumerate(files):
+                Path(folder, f"scan{n:02d}.pdf").write_bytes(image_pdf(file_pages, 300))
+            end_to_end[layout] = len(pages) / annotate_folder(nlp, Path(folder), workers) if nlp else None
+    references = ["\n".join(lines) for lines in pages]
+    other = ocrmypdf_row(pinned_python(venvs, ocrmypdf).parent / "ocrmypdf", clean, references) if ocrmypdf else None
     version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     lines = [
-        "# Tesseract on rendered decision pages (groundwork for issue 30)",
+        "# OCR of image-only PDFs through `annotate`'s reading (--ocr auto): error rates, entity F1, pages/s",
         f"# `python -m scripts.benchmarks.benchmark_ocr {' '.join(sys.argv[1:])}` at {git_commit()}",
-        f"# {hardware(-1)}; {version}, por model, one thread; {len(pages)} pages"
-        f" ({sum(map(len, pages))} lines): the first page of {'the example decision and ' if example else ''}{docs}"
-        " raw LeNER-Br texts",
-        "# psm 3: automatic layout; psm 1: the same with orientation detection (OSD)",
+        f"# {hardware(-1)}; {version}, por model, one thread per worker; error rates and F1 with {workers} workers",
+        f"# entity F1: {model}'s entities in the OCRed pages against its entities in the original pages (label and"
+        " words; offsets differ); 'read right': missed entities whose words OCR read exactly (the pipeline found"
+        " them no more in the text around them)",
         "",
-        f"{'dpi':>4} {'condition':>9} {'psm':>3} {'CER':>7} {'WER':>7} {'pages/s':>8}",
+        f"## {len(pages)} pages ({sum(map(len, pages))} lines): the first {pages_per_doc} pages of"
+        f" {'the example decision and ' if example else ''}{docs} raw LeNER-Br texts; ocr_fixes.py's corrections"
+        " were found on these",
+        *table(rows),
     ]
-    lines += [f"{d:>4} {c:>9} {p:>3} {100 * ce:6.2f}% {100 * we:6.2f}% {s:8.2f}" for d, c, p, ce, we, s in rows]
+    if held_rows:
+        lines += [
+            "",
+            f"## held out: {len(held_pages)} pages ({sum(map(len, held_pages))} lines) of the next {held_out_docs}"
+            " raw texts, not looked at while writing the corrections",
+            *table(held_rows),
+        ]
+    lines += ["", "# speed on the clean 300 dpi pages"]
+    lines += [f"OCR alone, {n} worker(s): {rate:.2f} pages/s" for n, rate in speed.items()]
+    for layout, rate in end_to_end.items():
+        if rate:
+            lines.append(f"annotate (OCR with {workers} workers, then NER), {layout}: {rate:.2f} pages/s")
+    if other:
+        lines.append(
+            f"{ocrmypdf} (--jobs 1, --rotate-pages; its text layer read by PDFium): CER {100 * other[0]:.2f}%,"
+            f" WER {100 * other[1]:.2f}%, {other[2]:.2f} pages/s (no word confidences)"
+        )
     output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     typer.echo("\n".join(lines))
 

@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import typer
 from pt_legal_ner.privacy.patterns import KINDS, LABELS
 from scripts.evaluation.id_samples import generated_set
 from scripts.provenance import git_commit, hardware
+from scripts.venvs import pinned_python
 
 RUNNER = Path(__file__).with_name("anonymizer_runner.py")
 PINS = {"tarja": "tarja==0.12.0", "anonimizador-dp": "anonimizador-dp==1.1.0"}
@@ -55,16 +55,7 @@ TOOLS = {
 
 def tool_python(venvs: Path, name: str) -> Path:
     """The Python of ``name``'s venv, made and given the pinned release on first use."""
-    folder = venvs / name
-    python = folder / "bin" / "python"
-    package, version = PINS[name].split("==")
-    probe = [str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"]
-    if python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == version:
-        return python
-    typer.echo(f"installing {PINS[name]} into {folder}", err=True)
-    venv.create(folder, with_pip=True, clear=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", PINS[name]], check=True)
-    return python
+    return pinned_python(venvs / name, PINS[name])
 
 
 def run_tool(python: Path, tool: str, texts: list[str], ours: bool) -> dict:
