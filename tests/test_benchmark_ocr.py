@@ -39,8 +39,8 @@ def test_entity_f1_counts_label_and_words_as_a_multiset_page_by_page():
 def test_a_miss_is_read_right_when_its_words_are_in_the_ocr_text_as_they_were():
     from collections import Counter
 
-    missed = Counter({("PESSOA", "JOÃO DA SILVA"): 1, ("ORGANIZACAO", "8ª TURMA"): 2})
-    assert read_right(missed, "O  JOÃO DA\nSILVA e a 82 TURMA") == 1
+    missed = Counter({("PESSOA", "JOÃO DA SILVA"): 1, ("ORGANIZACAO", "8ª TURMA"): 2, ("LEGISLACAO", "Lei nº 1"): 1})
+    assert read_right(missed, "O  JOÃO DA\nSILVA e a 82 TURMA, Lei n° 1") == 2  # n° and nº print alike
 
 
 def test_pages_hold_the_texts_lines_in_order_within_the_margins():

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 from office_files import HEADER, pdf_bytes, scanned_pdf_bytes
@@ -261,11 +262,15 @@ def test_a_failing_tesseract_is_the_pages_note(own_path, tmp_path):
         ("pela Lein. 11.482/2007 e a LEIn. 8.112", "pela Lei n. 11.482/2007 e a LEI n. 8.112"),
         ("SÚMULA 474/ST)] - e 426/ST].", "SÚMULA 474/STJ - e 426/STJ."),
         ("Relatora : Des?. Regina", "Relatora : Desª. Regina"),
+        ("art. 125, 8 2º da Constituição; 8 1º (...)", "art. 125, § 2º da Constituição; § 1º (...)"),
+        ("art. 71, 818, IV, LODF e art. 14, 8 3, da CF", "art. 71, §1º, IV, LODF e art. 14, § 3, da CF"),
+        ("ILHA DO GOVERNADOR-R]. (11555/0AB-DF) e o CAU-DE.", "ILHA DO GOVERNADOR-RJ. (11555/OAB-DF) e o CAU-DF."),
         # a cardinal takes the plural; money; a number of a law; a word that is no "Lei n."
         ("foram 12 Turmas", "foram 12 Turmas"),
         ("R$ 2 do art. 5º", "R$ 2 do art. 5º"),
         ("Lei 8.112 Turma", "Lei 8.112 Turma"),
         ("Leinn. 3", "Leinn. 3"),
+        ("a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9", "a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9"),
     ],
 )
 def test_ocrs_misreadings_of_legal_text_are_put_right(read, meant):
@@ -315,3 +320,33 @@ def test_pseudonymize_flags_what_it_masked_over_doubtful_ocr_words_for_review():
     assert name["ocr_confidence"] == 0.41 and name["review"] is True  # "JOÃO" was read at 41
     assert number["ocr_confidence"] == 0.93 and "review" not in number
     assert "1 over OCR text of low confidence, flagged for review" in writer.summary()
+
+
+def test_stopping_the_reader_stops_the_tesseracts_it_started(own_path, tmp_path):
+    import threading
+    import time
+
+    from pt_legal_ner.io.reader_process import ReaderProcess
+
+    fake_tesseract(tmp_path, 41.7)  # a Tesseract that hangs: `sleep 41.7` in its process group
+    own_path()
+    reader = ReaderProcess()
+    errors = []
+    thread = threading.Thread(
+        target=lambda: errors.append(
+            pytest.raises(ExtractionError, reader.extract, "pdf", scanned_pdf_bytes([PAGES[0]], 100), Limits(), Ocr())
+        )
+    )
+    thread.start()
+
+    def sleeping() -> bool:
+        ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+        return any(line.strip() == "sleep 41.7" for line in ps.splitlines())
+
+    deadline = time.monotonic() + 30
+    while not sleeping():
+        assert time.monotonic() < deadline, "the stand-in Tesseract never started"
+        time.sleep(0.1)
+    reader.close()  # as a run that is stopped, or a reader past its time, is
+    thread.join(30)
+    assert not sleeping() and errors and "reader died" in str(errors[0].value)

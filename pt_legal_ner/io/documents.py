@@ -88,7 +88,7 @@ def _document(doc_id: str | int, data: bytes, origin: str, limits: Limits, ocr: 
     warnings = []
     if got.pages_without_text:
         listed = ", ".join(map(str, got.pages_without_text))
-        warnings.append(f"page(s) {listed} are images without a text layer (not annotated); OCR them to include them")
+        warnings.append(f"page(s) {listed} are images without a text layer, not OCRed (not annotated; see --ocr)")
     if got.removed_lines:
         warnings.append(f"{got.removed_lines} running header/footer line(s) left out")
     warnings += got.ocr_notes

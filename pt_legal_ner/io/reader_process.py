@@ -62,8 +62,13 @@ class ReaderProcess:
     def _start(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
             package = str(Path(__file__).resolve().parents[1])  # the pt_legal_ner folder
+            # a process group of its own: stopping it stops the Tesseracts it started too
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", BOOT, package], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+                [sys.executable, "-c", BOOT, package],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                bufsize=0,
+                start_new_session=True,
             )
         return self._proc
 
@@ -141,6 +146,11 @@ class ReaderProcess:
             return None
         if proc.poll() is None:
             proc.kill()
+        if hasattr(os, "killpg"):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # Tesseracts it left running
+            except (ProcessLookupError, PermissionError):
+                pass
         for stream in (proc.stdin, proc.stdout):
             try:
                 stream.close()
