@@ -270,6 +270,7 @@ def test_a_failing_tesseract_is_the_pages_note(own_path, tmp_path):
         ("R$ 2 do art. 5º", "R$ 2 do art. 5º"),
         ("Lei 8.112 Turma", "Lei 8.112 Turma"),
         ("Leinn. 3", "Leinn. 3"),
+        ("o art. 896 da CLT e a 2.º Turma", "o art. 896 da CLT e a 2.ª Turma"),
         ("a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9", "a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9"),
     ],
 )

@@ -28,15 +28,20 @@ FEMININE = (
 )
 MASCULINE = "juizado|ofício|grau|cartório|distrito|tabelionato|tribunal|juízo|grupo|colégio|batalhão|andar|termo"
 _ORDINAL = r"(?<![\d.,/])(\d{1,3})%s(?=\s+(?:%s)\b)"
+_ORDINAL_DOTTED = r"(?<![\d.,/])(\d{1,3}\.)[º°](?=\s+(?:%s)\b)"  # "2.ª Turma"
 _LAW = r"(?:art|lei|decreto|código|cpc|cpp|cf|clt)\b"
 _ARTICLE = r"\b(?:art|arts|artigo|artigos)\.?\s\d{1,4}[º°]?,?\s"
 RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(_ORDINAL % ("[2ºª°]", FEMININE), re.IGNORECASE), lambda m: m.group(1) + "ª"),
     (re.compile(_ORDINAL % ("[ª°]", MASCULINE), re.IGNORECASE), lambda m: m.group(1) + "º"),
+    (re.compile(_ORDINAL_DOTTED % FEMININE, re.IGNORECASE), lambda m: m.group(1) + "ª"),
     # "§" read as "8" or "$": before a paragraph number and what it belongs to, before "1º"-like
     # numbers, and after an article ("art. 71, 818, IV" is "art. 71, §1º, IV")
     (
-        re.compile(rf"(?<![\w$§])[$8](?=\s?\d{{1,3}}[º°]?,?\s+(?:d[oae]s?|deste|desta)\s+{_LAW})", re.IGNORECASE),
+        re.compile(
+            rf"(?<![\w$§])[$8](?=(?:\s\d{{1,3}}[º°]?|\d{{1,3}}[º°]),?\s+(?:d[oae]s?|deste|desta)\s+{_LAW})",
+            re.IGNORECASE,
+        ),
         lambda m: "§",
     ),
     (re.compile(r"(?<![\w$§.,])[$8](?=\s\d{1,2}º)"), lambda m: "§"),

@@ -108,7 +108,7 @@ class ReaderProcess:
                 f"reading it (or OCR of one of its pages) took over {limits.max_read_seconds} s, the limit"
                 " max_read_seconds: raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"
             ) from None
-        except (BrokenPipeError, ConnectionError, EOFError):
+        except (OSError, EOFError):  # a broken pipe, or the child stopped from another thread (exit)
             code = self.close()
             raise ExtractionError(self._death(code, kind, limits)) from None
 

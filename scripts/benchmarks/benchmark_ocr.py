@@ -236,7 +236,7 @@ def main(
     docs: int = typer.Option(12, help="raw texts besides the example (ocr_fixes.py's corrections came from these)"),
     held_out_docs: int = typer.Option(6, help="further raw texts, scored apart at 300 dpi"),
     pages_per_doc: int = typer.Option(2, help="first pages of each text"),
-    dpis: str = typer.Option("150,200,300"),
+    dpis: str = typer.Option("200,300", help="resolutions the pages are drawn at (the issue: 200-300 dpi)"),
     workers: int = typer.Option(2, help="OCR workers for the error rates (speed is measured with 1 and this)"),
     ocrmypdf: str = typer.Option(
         None, help="compare this ocrmypdf release (e.g. ocrmypdf==17.13.0) on the clean pages"
