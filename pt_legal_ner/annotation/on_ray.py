@@ -28,7 +28,7 @@ from typing import Any
 from pt_legal_ner.annotation.records import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS, Progress, Summary
 from pt_legal_ner.io.inputs import ALL_FILES, Entry, Slice, plan
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, Limits
-from pt_legal_ner.io.ocr import NO_OCR, Ocr, missing
+from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr, missing
 from pt_legal_ner.io.parts import OutputDir
 
 RAY_HINT = "pip install 'ray[data]>=2.60'"
@@ -152,7 +152,7 @@ def annotate_on_ray(
     max_chars: int = MAX_CHUNK_CHARS,
     glob: str = ALL_FILES,
     limits: Limits = DEFAULT_LIMITS,
-    ocr: Ocr = NO_OCR,
+    ocr: Ocr = DEFAULT_OCR,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Annotate INPUTs into parts in ``out`` on the Ray cluster at ``address`` ("local": start one here)."""
@@ -163,7 +163,9 @@ def annotate_on_ray(
     check_model(model)
     output = OutputDir(out, compress)
     the_plan = plan(inputs, part_size, glob, skip=[output.path], limits=limits)
-    settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars, "ocr": ocr.mode}
+    # what changes the records (not how many pages are OCRed at once): a resume must keep them
+    reading = {"ocr": ocr.mode, "ocr_dpi": ocr.dpi, "ocr_language": ocr.language}
+    settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars, **reading}
     output.check_plan({"settings": settings, **the_plan.describe()})
     output.clean_temporary()  # left by killed attempts of an earlier run; none is running now
     todo = [n for n in range(len(the_plan.parts)) if not output.has(n)]
