@@ -12,14 +12,11 @@ A word a rule changes keeps its confidence and its place: the offsets of OCR's w
 with the text. Only the standard library (the reader process imports it).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pt_legal_ner.io.ocr_text import Word
+# (start, end, confidence) of an OCR word: ocr_text.Word, which imports this module
+Word = tuple[int, int, int]
 
 # singular nouns courts number with ordinals; the ordinal takes their gender
 FEMININE = (

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pt_legal_ner.io.ocr_fixes import fixed
+from pt_legal_ner.io.ocr_fixes import Word, fixed
 
 # Tesseract's line-like classes; a word outside them does not occur in its output
 LINE_CLASSES = {"ocr_line", "ocr_header", "ocr_caption", "ocr_textfloat"}
@@ -20,8 +20,7 @@ CLITICS = {"se", "me", "te", "lhe", "lhes", "nos", "vos", "o", "a", "os", "as", 
 _CONF = re.compile(r"x_wconf (\d+)")
 _ANGLE = re.compile(r"textangle (\d+)")
 
-# (start, end, confidence 0-100) of one word in a text
-Word = tuple[int, int, int]
+__all__ = ["OcrText", "Word", "keeps_hyphen", "lowest_confidence", "parse_hocr", "shifted"]
 
 
 @dataclass
