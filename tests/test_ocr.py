@@ -272,6 +272,15 @@ def test_a_failing_tesseract_is_the_pages_note(own_path, tmp_path):
         ("Leinn. 3", "Leinn. 3"),
         ("o art. 896 da CLT e a 2.º Turma", "o art. 896 da CLT e a 2.ª Turma"),
         ("a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9", "a sigla [STF] e 8 volumes; 0ABC; fls. 8 e 9"),
+        # incisos are Roman, paragraphs 1 to 9 ordinals (LC 95/1998, art. 10)
+        ("ART. 896, § 1º-A, 1, DA CLT e art. 267, 1, do CPC", "ART. 896, § 1º-A, I, DA CLT e art. 267, I, do CPC"),
+        ("inciso 1, alínea “a”, e\nIH, da CF; Inciso H - ", "inciso I, alínea “a”, e\nII, da CF; Inciso II - "),
+        ("art. 896, § 62, da CLT; 10, § 72, do Decreto", "art. 896, § 6º, da CLT; 10, § 7º, do Decreto"),
+        ("art. 896, § 1.4, I, da CIT; incs. I a III, da CLI", "art. 896, § 1.º, I, da CLT; incs. I a III, da CLT"),
+        ("nº TST-ATRR-1000669-10.2013.5.02.0322", "nº TST-AIRR-1000669-10.2013.5.02.0322"),
+        # Arabic where it can be meant: a sloppy "art. 1, 1, p", a count, § 12 and § 22, "CIT" of the SUS
+        ("(art. 1, 1, p, da LC 64/90); pagou 1, 2 e 3", "(art. 1, 1, p, da LC 64/90); pagou 1, 2 e 3"),
+        ("o § 12, da Lei e o § 22, do art. 40; a CIT do SUS", "o § 12, da Lei e o § 22, do art. 40; a CIT do SUS"),
     ],
 )
 def test_ocrs_misreadings_of_legal_text_are_put_right(read, meant):

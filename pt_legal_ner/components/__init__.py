@@ -1,5 +1,5 @@
 """The trained and rule components and their model layers: the token tagger (``token_ner``), the
-transformer and its CPU encoder runtime, rule corrections, IOB decoding, soft tags, labels, extensions.
+transformer, its windows and its CPU encoder runtime, rule corrections, IOB decoding, soft tags, labels, extensions.
 
 Importing it registers their factories and architectures with spaCy.
 """
@@ -11,4 +11,5 @@ from pt_legal_ner.components import (  # noqa: F401
     rules,
     token_ner,
     transformer_model,
+    windows,
 )

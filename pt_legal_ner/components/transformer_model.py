@@ -27,6 +27,7 @@ from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from transformers.modeling_outputs import BaseModelOutput
 
 from pt_legal_ner.components.encoder_runtime import OnnxInt8Encoder, TorchEncoder
+from pt_legal_ner.components.windows import UnitWindows
 
 INT8_GRAPH = "int8_graph"
 
@@ -60,6 +61,8 @@ def make_transformer_model(
     thread count (int8's activation scales are computed over the whole call; kernels block and
     split their sums by call size and threads); off, windows run in buckets."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
+    if isinstance(get_spans, UnitWindows):
+        get_spans.bind(model)  # its tokenizer tells which windows give more pieces than the encoder takes
     hf_node = model.layers[0]
     model.layers[0] = Model(
         hf_node.name,  # the same node name and tree: weights saved by v3 load into this model

@@ -8,6 +8,12 @@ OCR changed:
 - "§" read as "8" or "$" before a paragraph number ("81º do art.", "8 2º", "art. 71, 818, IV");
 - "Lei n." read as "Lein.", "STJ" as "ST]" or "ST)]", "RJ" as "R]", "OAB" as "0AB", "-DF" as
   "-DE", "Desª." as "Des?.".
+Found on 6 further texts (labour-court decisions citing "art. 896, § 1º-A, I, da CLT" on every
+page), each made safe by a rule of Brazilian legal drafting (Lei Complementar 95/1998, art. 10):
+- incisos are Roman numerals, so "inciso 1", "§ 1º-A, 1, da CLT", "H," or "IH," are I and II;
+- paragraphs 1 to 9 are ordinals, so "§ 72," is "§ 7º" (no article has a 72nd paragraph) and
+  "§ 1.4" is "§ 1.º";
+- "CLT" read as "CIT" or "CLI" after a citation, "AIRR" (a TST case class) as "ATRR".
 A word a rule changes keeps its confidence and its place: the offsets of OCR's words are moved
 with the text. Only the standard library (the reader process imports it).
 """
@@ -28,6 +34,19 @@ _ORDINAL = r"(?<![\d.,/])(\d{1,3})%s(?=\s+(?:%s)\b)"
 _ORDINAL_DOTTED = r"(?<![\d.,/])(\d{1,3}\.)[º°](?=\s+(?:%s)\b)"  # "2.ª Turma"
 _LAW = r"(?:art|lei|decreto|código|cpc|cpp|cf|clt)\b"
 _ARTICLE = r"\b(?:art|arts|artigo|artigos)\.?\s\d{1,4}[º°]?,?\s"
+# an article as drafted: 1 to 9 as ordinals ("art. 1, 1, p" is a text that writes incisos in Arabic too)
+_ARTICLE_NUMBER = r"\b(?:art|arts|artigo|artigos|ART|ARTS|ARTIGO)\.?\s(?:[1-9][º°]|\d{2,4})"
+_PARAGRAPH = r"§\s?\d{1,2}\.?[º°]?(?:-[A-Z])?"
+# how Tesseract reads the Roman numerals I, II and III, and what may follow a numeral in a citation
+ROMAN = {"1": "I", "l": "I", "H": "II", "IH": "II", "Il": "II", "Ill": "III", "IIl": "III"}
+_ROMAN_READ = "|".join(sorted(map(re.escape, ROMAN), key=len, reverse=True))
+_ROMAN_AFTER = r"[,;)]|\s(?:e|a|do|da|dos|das|DA|DO)\b|\s-\s"
+
+
+def _roman(m: re.Match) -> str:
+    return m.group(1) + ROMAN[m.group(2)]
+
+
 RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(_ORDINAL % ("[2ºª°]", FEMININE), re.IGNORECASE), lambda m: m.group(1) + "ª"),
     (re.compile(_ORDINAL % ("[ª°]", MASCULINE), re.IGNORECASE), lambda m: m.group(1) + "º"),
@@ -50,6 +69,20 @@ RULES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"\b0AB\b"), lambda m: "OAB"),
     (re.compile(r"(?<=[A-Z]-)DE\b"), lambda m: "DF"),  # no state is "DE": the Distrito Federal's "DF"
     (re.compile(r"\b(Des|DES)\?\."), lambda m: f"{m.group(1)}ª."),
+    # Roman incisos: after "inciso", after a paragraph or article and its comma, or shapes no word has
+    (re.compile(rf"(\b(?:[Ii]ncisos?|INCISOS?|incs?\.)\s)({_ROMAN_READ})(?={_ROMAN_AFTER})"), _roman),
+    (re.compile(rf"((?:{_PARAGRAPH}|{_ARTICLE_NUMBER}),\s)({_ROMAN_READ})(?={_ROMAN_AFTER})"), _roman),
+    (re.compile(rf"(?<![\w-])()(IH|Ill|IIl)(?={_ROMAN_AFTER})"), _roman),
+    (re.compile(r"(§\s?)([3-9])[24](?=[\s,;.)]|-[A-Z])"), lambda m: f"{m.group(1)}{m.group(2)}º"),
+    (re.compile(r"(§\s?\d)\.4(?=[\s,;)]|-[A-Z])"), lambda m: f"{m.group(1)}.º"),
+    # "CLT" after "da" in the same citation (no ";" between): not the SUS's "CIT"
+    (
+        re.compile(
+            r"((?i:\b(?:art|arts|artigo|artigos|inciso|incs?)\b|§)[^\n;]{0,60}?\b(?:da|na|DA|NA)\s)(?:CIT|CLI|CIL)\b"
+        ),
+        lambda m: f"{m.group(1)}CLT",
+    ),
+    (re.compile(r"\bATRR(?=-\d)"), lambda m: "AIRR"),
 ]
 
 
