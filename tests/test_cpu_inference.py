@@ -368,3 +368,17 @@ def test_auto_is_the_packaged_default_and_logs_its_choice_once(pipelines, caplog
     cpu = nlp.get_pipe("transformer").model.layers[0].attrs["cpu"]
     names = {"bf16": "bf16", "fp32": "fp32", "int8": "ONNX"}
     assert cpu.batch_invariant and cpu.encoder.name.startswith(names[expected])
+
+
+def test_packaged_windows_give_every_token_pieces_where_strided_windows_cut_them_off(pipelines):
+    """A window of case numbers is over the encoder's 512 pieces: spacy-transformers cuts it off,
+    leaving the tokens past the cut without a vector; the packaged windows are halved to fit."""
+    _, int8_dir = pipelines
+    text = " ".join(["2014011050043420140110500434APO00112493420148070018"] * 60) + " O juiz João decidiu."
+    nlp = spacy.load(int8_dir, config=path_config(precision="fp32"))
+    windows = nlp.config["components"]["transformer"]["model"]["get_spans"]
+    assert windows["@span_getters"] == "pt_legal_ner.unit_windows.v1" and windows["window"] == 48
+    assert (nlp(text)._.trf_data.align.lengths > 0).all()
+    strided = spacy.util.registry.span_getters.get("spacy-transformers.strided_spans.v1")(48, 36)
+    nlp.get_pipe("transformer").model.attrs["get_spans"] = strided
+    assert (nlp(text)._.trf_data.align.lengths == 0).any()

@@ -59,8 +59,10 @@ def test_a_bound_getter_halves_windows_the_encoder_would_cut_off(encoder_dir):
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir))
     getter = UnitWindows(units=20, step=16, window=256, stride=192)
 
-    class Model:
-        attrs = {"tokenizer": tokenizer}
+    class Model:  # what the getter reads of spacy-transformers' TransformerModel
+        pass
+
+    Model.tokenizer = tokenizer
 
     def pieces(spans) -> list[int]:
         return [len(ids) for ids in tokenizer([s.text for s in spans])["input_ids"]]

@@ -57,7 +57,7 @@ class UnitWindows:
 
     def __call__(self, docs: Iterable[Doc]) -> list[list[Span]]:
         windows = [[doc[start:end] for start, end in self.token_windows(doc)] for doc in docs]
-        tokenizer = self.model.attrs.get("tokenizer") if self.model is not None else None
+        tokenizer = getattr(self.model, "tokenizer", None)  # None until the model has loaded its weights
         if tokenizer is None:
             return windows
         return [self.fitted(spans, tokenizer) for spans in windows]
@@ -90,7 +90,9 @@ class UnitWindows:
         limit = tokenizer.model_max_length
         if not spans or limit is None or limit > 10**6:  # no limit known
             return spans
-        lengths = [len(ids) for ids in tokenizer([s.text for s in spans], add_special_tokens=True)["input_ids"]]
+        # verbose=False: counting is what the length warning would be about
+        pieces = tokenizer([s.text for s in spans], add_special_tokens=True, verbose=False)["input_ids"]
+        lengths = [len(ids) for ids in pieces]
         if max(lengths) <= limit:
             return spans
         out: list[Span] = []
