@@ -197,7 +197,8 @@ def ocrmypdf_row(exe: Path, data: bytes, references: list[str]) -> tuple[float, 
 @contextmanager
 def strided_windows(nlp):
     """The pipeline with spacy-transformers' strided token windows (its training's) instead of its
-    own, which start at lines and sentences: what the windows do for entities OCR read right."""
+    own, which start at lines and sentences: what the windows do for entities OCR read right. A
+    pipeline with strided windows already (an older one) is scored once."""
     model = nlp.get_pipe("transformer").model
     own = model.attrs["get_spans"]
     strided = registry.span_getters.get("spacy-transformers.strided_spans.v1")
@@ -226,7 +227,7 @@ def scored(nlp, pages: list[list[str]], dpis: list[int], workers: int, notes: li
                 right = sum(read_right(m, text) for m, text in zip(missed, read, strict=True))
                 counts = (sum(sum(o.values()) for o in original), sum(sum(m.values()) for m in missed), right)
                 score = f1(original, found)
-                if condition == "clean":
+                if condition == "clean" and hasattr(nlp.get_pipe("transformer").model.attrs["get_spans"], "window"):
                     with strided_windows(nlp):
                         strided = f1(entities(nlp, references), entities(nlp, read))[2]
                     typer.echo(f"  with strided token windows: entity F1 {100 * strided:.2f}", err=True)
