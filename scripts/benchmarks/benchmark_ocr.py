@@ -26,13 +26,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
-from spacy.util import registry
 
+from scripts.evaluation.evaluate_windows import strided_windows
 from scripts.provenance import git_commit, hardware
 from scripts.venvs import pinned_python
 
@@ -194,19 +193,15 @@ def ocrmypdf_row(exe: Path, data: bytes, references: list[str]) -> tuple[float, 
     return sum(c for c, _ in rates) / len(rates), sum(w for _, w in rates) / len(rates), len(references) / seconds
 
 
-@contextmanager
-def strided_windows(nlp):
-    """The pipeline with spacy-transformers' strided token windows (its training's) instead of its
-    own, which start at lines and sentences: what the windows do for entities OCR read right. A
-    pipeline with strided windows already (an older one) is scored once."""
-    model = nlp.get_pipe("transformer").model
-    own = model.attrs["get_spans"]
-    strided = registry.span_getters.get("spacy-transformers.strided_spans.v1")
-    model.attrs["get_spans"] = strided(own.window, own.stride)
-    try:
-        yield nlp
-    finally:
-        model.attrs["get_spans"] = own
+def strided_note(nlp, references: list[str], read: list[str], dpi: int) -> list[str]:
+    """The entity F1 of the same pipeline with strided token windows, as a line; none where its
+    windows are strided already (an older pipeline)."""
+    with strided_windows(nlp) as swapped:
+        if not swapped:
+            return []
+        strided = f1(entities(nlp, references), entities(nlp, read))[2]
+    typer.echo(f"  with strided token windows: entity F1 {100 * strided:.2f}", err=True)
+    return [f"{dpi} dpi clean, the same pipeline with strided token windows: entity F1 {100 * strided:.2f}"]
 
 
 def scored(nlp, pages: list[list[str]], dpis: list[int], workers: int, notes: list[str]) -> list[tuple]:
@@ -227,13 +222,8 @@ def scored(nlp, pages: list[list[str]], dpis: list[int], workers: int, notes: li
                 right = sum(read_right(m, text) for m, text in zip(missed, read, strict=True))
                 counts = (sum(sum(o.values()) for o in original), sum(sum(m.values()) for m in missed), right)
                 score = f1(original, found)
-                if condition == "clean" and hasattr(nlp.get_pipe("transformer").model.attrs["get_spans"], "window"):
-                    with strided_windows(nlp):
-                        strided = f1(entities(nlp, references), entities(nlp, read))[2]
-                    typer.echo(f"  with strided token windows: entity F1 {100 * strided:.2f}", err=True)
-                    notes.append(
-                        f"{dpi} dpi clean, the same pipeline with strided token windows: entity F1 {100 * strided:.2f}"
-                    )
+                if condition == "clean":
+                    notes += strided_note(nlp, references, read, dpi)
             else:
                 counts, score = (0, 0, 0), None
             rows.append((dpi, condition, cer, wer, *counts, score, len(pages) / seconds))

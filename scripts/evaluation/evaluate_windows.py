@@ -10,6 +10,8 @@ stay as it was. Counted: entities after the first line that the change added or 
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -20,17 +22,23 @@ from scripts.provenance import run_facts
 STRIDED = "spacy-transformers.strided_spans.v1"
 
 
-def load(pipeline: Path, strided: bool):
-    import spacy
+@contextmanager
+def strided_windows(nlp) -> Iterator[bool]:
+    """The pipeline with spacy-transformers' strided token windows of its own window and stride (its
+    training's) instead of its unit windows; yields False, changing nothing, where they are strided
+    already (an older pipeline)."""
+    from spacy.util import registry
 
-    import pt_legal_ner  # noqa: F401
-
-    nlp = spacy.load(pipeline, exclude=["llm_fallback"])
-    if strided:  # the windows of training: the same window and stride, from the document's start
-        spans = nlp.config["components"]["transformer"]["model"]["get_spans"]
-        getter = spacy.util.registry.span_getters.get(STRIDED)(spans["window"], spans["stride"])
-        nlp.get_pipe("transformer").model.attrs["get_spans"] = getter
-    return nlp
+    model = nlp.get_pipe("transformer").model
+    own = model.attrs["get_spans"]
+    if not hasattr(own, "window"):
+        yield False
+        return
+    model.attrs["get_spans"] = registry.span_getters.get(STRIDED)(own.window, own.stride)
+    try:
+        yield True
+    finally:
+        model.attrs["get_spans"] = own
 
 
 def f1(nlp, corpus: Path) -> tuple[float, float]:
@@ -47,15 +55,20 @@ def f1(nlp, corpus: Path) -> tuple[float, float]:
 def reach(nlp, texts: list[str], word: str = "ACÓRDÃO") -> tuple[int, int]:
     """(entities after the first line, how many of them a word added to that line changed)."""
     changed = [t.replace("\n", f" {word}\n", 1) for t in texts]
+    shift = len(word) + 1
     total = moved = 0
     for text, doc, other in zip(texts, nlp.pipe(texts), nlp.pipe(changed), strict=True):
         line_end = text.index("\n") if "\n" in text else len(text)
-        shift = len(word) + 1
         before = Counter((e.label_, e.start_char, e.text) for e in doc.ents if e.start_char > line_end)
         after = Counter((e.label_, e.start_char - shift, e.text) for e in other.ents if e.start_char > line_end + shift)
         total += sum(before.values())
         moved += sum((before - after).values()) + sum((after - before).values())
     return total, moved
+
+
+def row(nlp, test: Path, dev: Path, raw: list[str]) -> tuple:
+    (test_f, test_wps), (dev_f, _) = f1(nlp, test), f1(nlp, dev)
+    return (test_f, dev_f, test_wps, *reach(nlp, raw))
 
 
 def main(
@@ -66,15 +79,22 @@ def main(
     output: Path = typer.Option(Path("metrics/windows.md")),
     texts: int = typer.Option(30, help="raw texts the one-word change is made in"),
 ) -> None:
+    import spacy
+
+    import pt_legal_ner  # noqa: F401
+
     raw = [p.read_text(encoding="utf-8") for p in sorted(raw_texts.glob("*.txt"))[:texts]]
+    nlp = spacy.load(pipeline, exclude=["llm_fallback"])
     rows = {}
-    for name, strided in (("strided token windows (training's)", True), ("unit windows (packaged)", False)):
-        nlp = load(pipeline, strided)
-        (test_f, test_wps), (dev_f, _) = f1(nlp, test), f1(nlp, dev)
-        rows[name] = (test_f, dev_f, test_wps, *reach(nlp, raw))
-        typer.echo(f"{name}: {rows[name]}", err=True)
+    with strided_windows(nlp) as swapped:
+        if not swapped:
+            raise typer.BadParameter(f"{pipeline}'s windows are strided already: nothing to compare")
+        rows["strided token windows (training's)"] = row(nlp, test, dev, raw)
+    rows["unit windows (packaged)"] = row(nlp, test, dev, raw)
+    for name, figures in rows.items():
+        typer.echo(f"{name}: {figures}", err=True)
     facts = run_facts("scripts.evaluation.evaluate_windows")
-    windows = json.dumps(load(pipeline, False).config["components"]["transformer"]["model"]["get_spans"])
+    windows = json.dumps(nlp.config["components"]["transformer"]["model"]["get_spans"])
     lines = [
         "# Transformer windows: cut at lines and sentences against strided token windows, same pipeline",
         "",
