@@ -14,7 +14,8 @@ Importing the package registers its factories and registry functions (the wheel 
 them as entry points, so a pipeline folder loads without importing it first). None of them
 imports spacy-llm: spaCy imports it when it builds an ``llm`` component (``llm/registry.py``),
 so ``exclude=["llm_fallback"]`` keeps it out of the process. Module paths of the flat layout
-(``pt_legal_ner.annotate`` and the like, before 0.2) still import, as the modules they became.
+(``pt_legal_ner.annotate`` and the like, before 0.2) and ``pt_legal_ner.privacy.pseudonymize``
+still import, as the modules they became, with a DeprecationWarning: they go in 1.0.
 """
 
 import importlib
@@ -22,11 +23,14 @@ import importlib.abc
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from pt_legal_ner import components, llm, privacy  # noqa: F401  (registers everything)
 
-# the flat layout's module names -> where they are now
+# the version that stops importing the old module names
+MOVED_REMOVED_IN = "1.0"
+# module names before they moved (the flat layout's, then privacy.pseudonymize) -> where they are now
 MOVED = {
     "token_ner": "components.token_ner",
     "transformer_model": "components.transformer_model",
@@ -49,7 +53,8 @@ MOVED = {
     "id_patterns": "privacy.patterns",
     "legal_ids": "privacy.legal_ids",
     "pseudonyms": "privacy.pseudonyms",
-    "pseudonymize": "privacy.pseudonymize",
+    "pseudonymize": "annotation.masking",
+    "privacy.pseudonymize": "annotation.masking",
     "documents": "io.documents",
     "extract": "io.extract",
     "inputs": "io.inputs",
@@ -64,16 +69,21 @@ MOVED = {
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """``import pt_legal_ner.<old name>`` gives the module it became (the same object)."""
+    """``import pt_legal_ner.<old name>`` gives the module it became (the same object), and warns."""
 
     def find_spec(self, fullname, path=None, target=None):
-        package, _, name = fullname.rpartition(".")
-        if package == __name__ and name in MOVED:
+        if fullname.startswith(f"{__name__}.") and fullname[len(__name__) + 1 :] in MOVED:
             return importlib.util.spec_from_loader(fullname, self)
         return None
 
     def create_module(self, spec):
-        return importlib.import_module(f"{__name__}.{MOVED[spec.name.rpartition('.')[2]]}")
+        old = spec.name[len(__name__) + 1 :]
+        warnings.warn(
+            f"{spec.name} is now {__name__}.{MOVED[old]}; the old name stops importing in {MOVED_REMOVED_IN}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(f"{__name__}.{MOVED[old]}")
 
     def exec_module(self, module):
         pass

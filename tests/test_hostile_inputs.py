@@ -21,6 +21,8 @@ from pt_legal_ner.io.limits import DEFAULT_LIMITS, Limits, with_overrides
 from pt_legal_ner.io.reader_process import ReaderProcess
 from scripts.benchmarks.hostile_files import (
     GOOD_TEXT,
+    PARQUET_ROWS,
+    careless_files,
     docx_template,
     good_jsonl,
     hostile_folder,
@@ -54,6 +56,7 @@ def folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("hostile") / "in"
     hostile_folder(folder, SEED, MUTATIONS)
     (folder / "good.jsonl").write_bytes(good_jsonl())
+    careless_files(folder, folder.parent / "outside.txt")
     return folder
 
 
@@ -63,13 +66,21 @@ def command(name: str, inputs: list[Path], out: Path, model: Path, *extra: str) 
 
 
 def expected_ids(folder: Path) -> list[str]:
-    """One id per file, one per non-blank line of a JSONL file: counted here, not by the planner."""
+    """One id per file, one per non-blank line of a JSONL file and per row of a Parquet file:
+    counted here, not by the planner. A link out of the folder is no input; a name that is not
+    UTF-8 has its bytes escaped."""
     ids = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = path.relative_to(folder).as_posix()
+        if folder.resolve() not in path.resolve().parents:
+            continue
+        name = (
+            path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        )
         if path.suffix == ".jsonl":
             lines = path.read_bytes().split(b"\n")
             ids += [f"{name}:{n}" for n, line in enumerate(lines, start=1) if line.strip()]
+        elif path.suffix == ".parquet":
+            ids += [f"{name}:{n}" for n in range(1, PARQUET_ROWS + 2)]
         else:
             ids.append(name)
     return ids
@@ -93,6 +104,11 @@ def test_a_folder_of_bombs_and_mutations_gives_one_record_per_document_in_bounde
     assert "max_inflated" in by_id["bomb-paragraphs.docx"]["error"]
     assert "amplification" in by_id["billion-laughs.docx"]["error"]
     assert "PDF reader died" in by_id["bomb.pdf"]["error"] and "max_read_memory" in by_id["bomb.pdf"]["error"]
+    assert "Exceeds the limit" in by_id["careless.jsonl:2"]["error"]
+    assert "max_parsed" in by_id["careless.jsonl:4"]["error"] and by_id["careless.jsonl:3"]["error"] is None
+    assert all("max_chars" in by_id[f"repeated.parquet:{n}"]["error"] for n in range(1, PARQUET_ROWS + 1))
+    assert by_id[f"repeated.parquet:{PARQUET_ROWS + 1}"]["error"] is None
+    assert by_id["decis\\xe3o.txt"]["error"] is None and b"outside the folder" not in out.read_bytes()
     assert peak.total < PEAK_BOUND, f"peak {peak.total / 2**20:.0f} MiB"
     assert seconds < RUN_TIMEOUT
     # the good files alone, in a folder of their own (so their ids are the same): the same records
@@ -188,9 +204,9 @@ def test_long_lines_are_read_past_in_pieces_and_offsets_still_add_up(tmp_path):
 
 
 def test_any_failure_of_one_document_is_its_error_line(tmp_path, monkeypatch):
-    from pt_legal_ner import documents as documents_module
-    from pt_legal_ner.privacy.pseudonymize import PseudonymizingWriter
-    from pt_legal_ner.privacy.pseudonymize import pseudonymize as real_pseudonymize
+    from pt_legal_ner.annotation.masking import PseudonymizingWriter
+    from pt_legal_ner.annotation.masking import pseudonymize as real_pseudonymize
+    from pt_legal_ner.io import documents as documents_module
 
     class Broken:
         def extract(self, *args):
@@ -217,7 +233,7 @@ def test_any_failure_of_one_document_is_its_error_line(tmp_path, monkeypatch):
             raise IndexError("span past the end")
         return real_pseudonymize(text, *args)
 
-    monkeypatch.setattr("pt_legal_ner.privacy.pseudonymize.pseudonymize", pseudonymize)
+    monkeypatch.setattr("pt_legal_ner.annotation.masking.pseudonymize", pseudonymize)
     masked = tmp_path / "masked.jsonl"
     from pt_legal_ner.annotation.records import JsonlAppender
 

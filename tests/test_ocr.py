@@ -225,7 +225,7 @@ def fake_tesseract(folder, seconds: float, exit_code: int = 0) -> None:
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
-def test_the_reader_gives_each_ocr_page_its_own_time_and_names_pages_that_overrun(own_path, tmp_path):
+def test_the_reader_gives_each_ocr_page_its_own_time_within_the_files_and_names_pages_that_overrun(own_path, tmp_path):
     from pt_legal_ner.io.reader_process import ReaderProcess
 
     fake_tesseract(tmp_path, 1.2)
@@ -236,6 +236,9 @@ def test_the_reader_gives_each_ocr_page_its_own_time_and_names_pages_that_overru
         # 4 pages of 1.2 s each, one at a time: 4.8 s in all, under 2 s each
         got = reader.extract("pdf", scanned_pdf_bytes([page] * 4, dpi=100), Limits(max_read_seconds=2), Ocr())
         assert got.text == "\n".join(["Vistos."] * 4) and got.ocr_pages == (1, 2, 3, 4)
+        # ... but the file's pages together have max_ocr_seconds: each page no longer resets it
+        with pytest.raises(ExtractionError, match=r"OCR of its pages took over 3 s in all, the limit max_ocr_seconds"):
+            reader.extract("pdf", scanned_pdf_bytes([page] * 4, dpi=100), Limits(max_read_seconds=2, max_ocr_seconds=3))
         fake_tesseract(tmp_path, 3)
         with pytest.raises(ExtractionError, match=r"OCR found no text in its 1 page\(s\): page 1: OCR took over 2 s"):
             reader.extract("pdf", scanned_pdf_bytes([page], dpi=100), Limits(max_read_seconds=2), Ocr())
@@ -302,7 +305,7 @@ def test_words_move_with_the_corrected_text_and_keep_their_confidence():
 
 
 def test_pseudonymize_flags_what_it_masked_over_doubtful_ocr_words_for_review():
-    from pt_legal_ner.privacy.pseudonymize import PseudonymizingWriter
+    from pt_legal_ner.annotation.masking import PseudonymizingWriter
 
     class Records:
         done: set = set()

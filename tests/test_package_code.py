@@ -58,6 +58,18 @@ def test_no_import_circle_and_small_modules():
     assert {name.split(".")[1] for name in modules if name.count(".") >= 2} == {
         "annotation", "cli", "components", "io", "llm", "privacy", "review",
     }  # fmt: skip
+    # lower layers import nothing above them: io only io; privacy (a leaf beside the components
+    # it registers with) neither io, annotation nor cli; annotation not the command line
+    allowed = {"io": {"io"}, "privacy": {"privacy", "components"}, "annotation": {"annotation", "io", "privacy",
+               "components", "llm"}}  # fmt: skip
+    for name, imported in graph.items():
+        layer = name.split(".")[1] if name.count(".") >= 2 else None
+        if layer in allowed:
+            # the package itself: importing it registers the components (a Ray actor does)
+            above = {
+                o for o in imported - {"pt_legal_ner"} if o.count(".") < 2 or o.split(".")[1] not in allowed[layer]
+            }
+            assert above == set(), f"{name} imports {sorted(above)}"
 
 
 def test_every_registered_function_is_an_entry_point_that_resolves_to_it():
@@ -87,13 +99,20 @@ def test_spacys_setup_py_is_patched_to_ship_the_subpackages_and_declare_the_entr
     compile(text, "setup.py", "exec")
 
 
-def test_the_flat_layouts_module_paths_still_import_as_the_modules_they_became():
+def test_the_old_module_paths_still_import_as_the_modules_they_became_and_warn():
     code = (
-        "from pt_legal_ner.annotate import annotate; from pt_legal_ner.inputs import open_documents;"
+        "import warnings; warnings.simplefilter('always');"
+        " from pt_legal_ner.annotate import annotate; from pt_legal_ner.inputs import open_documents;"
         " import pt_legal_ner.llm_fallback as old, pt_legal_ner.llm.fallback as new;"
         " from pt_legal_ner.annotation.records import annotate as moved;"
         " from pt_legal_ner.pseudonymize import PseudonymizingWriter;"
-        " assert annotate is moved and old is new; print('ok')"
+        " from pt_legal_ner.privacy.pseudonymize import PseudonymizingWriter as writer;"
+        " assert annotate is moved and old is new and writer is PseudonymizingWriter; print('ok')"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    warned = [line for line in done.stderr.splitlines() if "DeprecationWarning" in line]
+    assert len(warned) == 5 and "pt_legal_ner.privacy.pseudonymize is now pt_legal_ner.annotation.masking" in (
+        done.stderr
+    )
+    assert all("stops importing in 1.0" in line for line in warned)

@@ -190,18 +190,19 @@ def test_cli_writes_one_text_per_document_into_a_folder(ruler_dir, tmp_path):
     assert all("text" not in m for m in manifest)
 
 
-def test_cli_a_crash_between_mapping_and_output_leaves_no_orphan_mapping(ruler_dir, tmp_path):
+def test_cli_a_crash_between_mapping_and_output_redoes_the_document_and_adds_no_second_line(ruler_dir, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text(DOC, encoding="utf-8")
     out, mapping = tmp_path / "out.jsonl", tmp_path / "map.jsonl"
-    # a mapping line for a document the output does not have: the crash left it there
-    mapping.write_text('{"id": "a.txt", "entities": []}\n', encoding="utf-8")
+    assert run_cli(folder, "-o", out, "--model", ruler_dir, "--mapping", mapping).returncode == 0
+    before = mapping.read_bytes()
+    out.write_bytes(b"")  # the crash: the mapping line is there, the output record is not
     mapping.chmod(0o644)
     result = run_cli(folder, "-o", out, "--model", ruler_dir, "--mapping", mapping)
     assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in mapping.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == 1 and lines[0]["entities"] and stat.S_IMODE(mapping.stat().st_mode) == 0o600
+    assert [r["id"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())] == ["a.txt"]
+    assert mapping.read_bytes() == before and stat.S_IMODE(mapping.stat().st_mode) == 0o600
 
 
 def test_cli_refuses_unknown_labels(ruler_dir, tmp_path):

@@ -25,16 +25,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pt_legal_ner.annotation.records import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS, Progress, Summary
-from pt_legal_ner.io.inputs import ALL_FILES, Entry, Slice, plan
-from pt_legal_ner.io.limits import DEFAULT_LIMITS, Limits
-from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr, missing
+from pt_legal_ner.annotation.options import DEFAULT_MEMORY_PER_WORKER, RayOptions, RunOptions  # noqa: F401
+from pt_legal_ner.annotation.records import Progress, Summary
+from pt_legal_ner.io.inputs import Entry, Slice, plan
+from pt_legal_ner.io.ocr import missing
 from pt_legal_ner.io.parts import OutputDir
 
 RAY_HINT = "pip install 'ray[data]>=2.60'"
 # environment the actors need from the driver's: the LLM fallback's Ollama address
 PASSED_ENV = ("OLLAMA_HOST",)
-DEFAULT_MEMORY_PER_WORKER = 2 * 1024**3  # the packaged pipeline peaks at ~1.3 GiB RSS
 # what a worker reports per part (epoch times, so the driver can tell start-up from steady state)
 PART_ROW = ("part", "node", "written", "errors", "entities", "words", "started", "finished")
 
@@ -42,41 +41,26 @@ PART_ROW = ("part", "node", "written", "errors", "entities", "words", "started",
 class PartAnnotator:
     """A Ray actor: loads the pipeline once, then annotates whole parts into OUT_DIR."""
 
-    def __init__(
-        self,
-        model: str,
-        exclude: list[str],
-        code: str | None,
-        threads: int,
-        out: str,
-        compress: bool,
-        batch_size: int,
-        max_chars: int,
-        limits: dict,
-        ocr: dict,
-        require_ocr: bool,
-    ) -> None:
+    def __init__(self, options: dict, threads: int, out: str, compress: bool, require_ocr: bool) -> None:
         import spacy
         import torch
 
-        self.ocr = Ocr(**ocr)
+        self.options = RunOptions.from_dict(options)
+        self.ocr = self.options.ocr
         unable = None if self.ocr.mode == "never" else missing(self.ocr.language)
         if unable and require_ocr:  # a node without it would answer scans unlike the others
             raise RuntimeError(f"--ocr {self.ocr.mode}, but this node cannot OCR: {unable}; or run with --ocr never")
 
         torch.set_num_threads(threads)
-        if code:
-            spacy.util.import_file("annotate_code", code)
+        if self.options.code:
+            spacy.util.import_file("annotate_code", self.options.code)
         import pt_legal_ner  # noqa: F401  (registers the components)
         from pt_legal_ner.annotation.process import quiet_tokenizer_length_warning, return_freed_memory_to_the_os
 
         quiet_tokenizer_length_warning()
         return_freed_memory_to_the_os()
-        self.nlp = spacy.load(model, exclude=exclude)
+        self.nlp = spacy.load(self.options.model, exclude=list(self.options.exclude))
         self.out = OutputDir(out, compress)
-        self.batch_size = batch_size
-        self.max_chars = max_chars
-        self.limits = Limits(**limits)
 
     def __call__(self, batch: dict) -> dict:
         rows: dict[str, list] = {k: [] for k in PART_ROW}
@@ -98,11 +82,13 @@ class PartAnnotator:
             documents = (
                 doc
                 for entry, piece in spec
-                for doc in read_slice(Entry(**entry), Slice(**piece), self.limits, self.ocr)
+                for doc in read_slice(Entry(**entry), Slice(**piece), self.options.limits, self.ocr)
             )
             writer = self.out.open_part(number)
             try:
-                summary = annotate(self.nlp, documents, writer, batch_size=self.batch_size, max_chars=self.max_chars)
+                summary = annotate(
+                    self.nlp, documents, writer, batch_size=self.options.batch_size, max_chars=self.options.max_chars
+                )
             except BaseException:
                 writer.discard()
                 raise
@@ -124,12 +110,12 @@ def check_model(model: str) -> None:
         raise ValueError(f"cannot load the pipeline {model!r}: no such folder or installed package")
 
 
-def part_specs(the_plan, numbers: list[int]) -> list[dict[str, Any]]:
+def part_specs(work, numbers: list[int]) -> list[dict[str, Any]]:
     """One row per part to do: its number and the (entry, slice) pairs a worker reads."""
     return [
         {
             "part": number,
-            "spec": json.dumps([[asdict(the_plan.entries[s.entry]), asdict(s)] for s in the_plan.parts[number]]),
+            "spec": json.dumps([[asdict(work.entries[s.entry]), asdict(s)] for s in work.parts[number]]),
         }
         for number in numbers
     ]
@@ -138,73 +124,57 @@ def part_specs(the_plan, numbers: list[int]) -> list[dict[str, Any]]:
 def annotate_on_ray(
     inputs: list[str],
     out: str,
-    *,
-    address: str,
-    workers: int,
-    threads_per_worker: int = 1,
-    memory_per_worker: int = DEFAULT_MEMORY_PER_WORKER,
-    part_size: int,
-    compress: bool = False,
-    model: str,
-    exclude: list[str] = (),
-    code: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_chars: int = MAX_CHUNK_CHARS,
-    glob: str = ALL_FILES,
-    limits: Limits = DEFAULT_LIMITS,
-    ocr: Ocr = DEFAULT_OCR,
+    options: RunOptions = RunOptions(),
+    cluster: RayOptions = RayOptions(),
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Annotate INPUTs into parts in ``out`` on the Ray cluster at ``address`` ("local": start one here)."""
+    """Annotate INPUTs into parts in ``out`` on the Ray cluster at ``cluster.address`` ("local": start one here)."""
     try:
         import ray
     except ImportError:
         raise ValueError(f"--ray needs Ray, which is not installed: {RAY_HINT}") from None
-    check_model(model)
-    output = OutputDir(out, compress)
-    the_plan = plan(inputs, part_size, glob, skip=[output.path], limits=limits)
+    check_model(options.model)
+    ocr = options.ocr
+    output = OutputDir(out, cluster.compress)
+    work = plan(inputs, cluster.part_size, options.glob, skip=[output.path], limits=options.limits)
     # what changes the records (not how many pages are OCRed at once): a resume must keep them
     reading = {"ocr": ocr.mode, "ocr_dpi": ocr.dpi, "ocr_language": ocr.language}
-    settings = {"part_size": part_size, "compress": compress, "max_chars": max_chars, **reading}
-    output.check_plan({"settings": settings, **the_plan.describe()})
+    settings = {"part_size": cluster.part_size, "compress": cluster.compress, "max_chars": options.max_chars, **reading}
+    output.check_plan({"settings": settings, **work.describe()})
     output.clean_temporary()  # left by killed attempts of an earlier run; none is running now
-    todo = [n for n in range(len(the_plan.parts)) if not output.has(n)]
+    todo = [n for n in range(len(work.parts)) if not output.has(n)]
     pending = set(todo)
-    done_docs = sum(s.count for n, part in enumerate(the_plan.parts) if n not in pending for s in part)
+    done_docs = sum(s.count for n, part in enumerate(work.parts) if n not in pending for s in part)
     summary = Summary(skipped=done_docs)
     if progress is not None:
         if hasattr(progress, "total"):  # tqdm: the total is known once the plan is
-            progress.total = the_plan.total
+            progress.total = work.total
         progress.update(done_docs)
     nodes: Counter = Counter()
     started = time.time()
     spans: list[tuple[float, float]] = []
     if todo:
         runtime_env = {"env_vars": {k: os.environ[k] for k in PASSED_ENV if k in os.environ}}
+        address, workers, threads = cluster.address, cluster.workers, cluster.threads_per_worker
         init = {"address": None if address == "local" else address, "runtime_env": runtime_env}
         if address == "local":
-            init |= {"num_cpus": max(os.cpu_count() or 1, workers * threads_per_worker), "include_dashboard": False}
+            init |= {"num_cpus": max(os.cpu_count() or 1, workers * threads), "include_dashboard": False}
         ray.init(**init, logging_level="WARNING", configure_logging=True, log_to_driver=True)
         try:
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False
             context.max_errored_blocks = 0  # a failed part fails the run (re-run it), never vanishes
             context.execution_options.preserve_order = False
+            code = str(Path(options.code).resolve()) if options.code else None  # actors run elsewhere
             actors = min(workers, len(todo))  # an actor without a part would only load the model
-            dataset = ray.data.from_items(part_specs(the_plan, todo), override_num_blocks=len(todo))
+            dataset = ray.data.from_items(part_specs(work, todo), override_num_blocks=len(todo))
             results = dataset.map_batches(
                 PartAnnotator,
                 fn_constructor_kwargs={
-                    "model": model,
-                    "exclude": list(exclude),
-                    "code": str(Path(code).resolve()) if code else None,
-                    "threads": threads_per_worker,
+                    "options": {**options.to_dict(), "code": code},
+                    "threads": threads,
                     "out": str(output.path.resolve()),
-                    "compress": compress,
-                    "batch_size": batch_size,
-                    "max_chars": max_chars,
-                    "limits": asdict(limits),
-                    "ocr": asdict(ocr),
+                    "compress": cluster.compress,
                     # Tesseract is here: each node must have it, so that a scan gets one answer
                     "require_ocr": ocr.mode != "never" and missing(ocr.language) is None,
                 },
@@ -215,8 +185,8 @@ def annotate_on_ray(
                 compute=ray.data.ActorPoolStrategy(
                     min_size=1, max_size=actors, initial_size=actors, max_tasks_in_flight_per_actor=1
                 ),
-                num_cpus=threads_per_worker,
-                memory=memory_per_worker or None,
+                num_cpus=threads,
+                memory=cluster.memory_per_worker or None,
             )
             for row in results.iter_rows():
                 spans.append((float(row["started"]), float(row["finished"])))
@@ -224,20 +194,20 @@ def annotate_on_ray(
                 summary.add(part)
                 nodes[str(row["node"])] += 1
                 if progress is not None:
-                    progress.update(sum(s.count for s in the_plan.parts[int(row["part"])]))
+                    progress.update(sum(s.count for s in work.parts[int(row["part"])]))
                     if hasattr(progress, "add_words"):
                         progress.add_words(part.words)
         finally:
             ray.shutdown()
-    unwritten = [n for n in range(len(the_plan.parts)) if not output.has(n)]
+    unwritten = [n for n in range(len(work.parts)) if not output.has(n)]
     if unwritten:
         raise RuntimeError(
             f"{len(unwritten)} parts were not written (first: {unwritten[0]}); run the same command again"
         )
     result = {
-        "parts": len(the_plan.parts),
+        "parts": len(work.parts),
         "parts_done_now": len(todo),
-        "documents": the_plan.total,
+        "documents": work.total,
         **asdict(summary),
         "nodes": dict(nodes),
         "seconds": round(time.time() - started, 2),

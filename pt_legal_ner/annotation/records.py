@@ -13,7 +13,7 @@
 
 import json
 import logging
-import os
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from pt_legal_ner.annotation.render import html_name, render_page
 from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
 from pt_legal_ner.io.atomic import write_text_atomic
 from pt_legal_ner.io.documents import Document
+from pt_legal_ner.io.jsonl import JsonlAppender, RecordWriter, Summary, read_done_ids  # noqa: F401  (their old home)
 from pt_legal_ner.io.ocr_text import Word, lowest_confidence
 from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
 from pt_legal_ner.privacy.patterns import SENSITIVE
@@ -66,6 +67,15 @@ def split_text(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[tuple[int, s
     return pieces
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (JSON text may hold one; spaCy cannot store it) as U+FFFD,
+    one character for one, so offsets into the original text stay right."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() and _SURROGATE.search(text) else text
+
+
 def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
     record = {
         "start": span.start_char + offset,
@@ -86,81 +96,6 @@ def span_dict(span: Span, offset: int = 0) -> dict[str, Any]:
 
 def entity_dicts(doc: Doc, offset: int = 0) -> list[dict[str, Any]]:
     return [span_dict(ent, offset) for ent in doc.ents]
-
-
-def read_done_ids(path: Path) -> set[str | int]:
-    """Ids of the complete lines of an earlier run; an incomplete last line is cut off.
-
-    Raises ValueError naming the line if the file holds something other than our records.
-    """
-    done: set[str | int] = set()
-    if not path.exists():
-        return done
-    kept = 0
-    with path.open("rb+") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.endswith(b"\n"):
-                logger.warning("%s: dropped an incomplete last line (line %d); its document is redone", path, number)
-                f.truncate(kept)
-                break
-            try:
-                record = json.loads(line)
-                done.add(record["id"])
-            except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(
-                    f"{path} line {number} is not an annotation record ({err}); refusing to append to it"
-                ) from None
-            kept += len(line)
-    return done
-
-
-class JsonlAppender:
-    """Append-only JSONL output: one write() per record, a failed write is rolled back."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.done = read_done_ids(path)
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def write(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        size = os.fstat(self.fd).st_size
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except BaseException:
-            os.ftruncate(self.fd, size)
-            raise
-        self.done.add(record["id"])
-
-    def close(self) -> None:
-        os.fsync(self.fd)
-        os.close(self.fd)
-
-
-class RecordWriter(Protocol):
-    """Where records go: ``done`` holds the ids already there (skipped), ``write`` adds one."""
-
-    done: set
-
-    def write(self, record: dict[str, Any]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class Summary:
-    written: int = 0
-    skipped: int = 0
-    errors: int = 0
-    entities: int = 0
-    words: int = 0
-
-    def add(self, other: "Summary") -> None:
-        for name in ("written", "skipped", "errors", "entities", "words"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
@@ -251,7 +186,7 @@ def annotate(
         while queue and queue[0].remaining == 0:
             record, page = finished(queue.popleft(), html_dir is not None)
             if page is not None:
-                write_text_atomic(html_dir / html_name(record["id"]), page)
+                write_text_atomic(html_dir / html_name(record["id"]), page, errors="replace")
             writer.write(record)
             summary.written += 1
             summary.errors += record["error"] is not None
@@ -271,7 +206,7 @@ def annotate(
             slot = Slot(document, remaining=len(split))
             queue.append(slot)
             for offset, piece in split:
-                yield piece, (slot, offset)
+                yield without_surrogates(piece), (slot, offset)
 
     def done_piece(slot: Slot, offset: int, length: int, doc: Doc | None, error: Exception | None) -> None:
         slot.remaining -= 1

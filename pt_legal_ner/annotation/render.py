@@ -87,4 +87,5 @@ def render_page(record: dict[str, Any]) -> str:
 def html_name(doc_id: str | int) -> str:
     """A file name per document id: readable, and unique through a short hash of the id."""
     slug = re.sub(r"[^\w.-]+", "_", str(doc_id)).strip("._")[:80] or "doc"
-    return f"{slug}-{hashlib.sha1(str(doc_id).encode()).hexdigest()[:8]}.html"
+    digest = hashlib.sha1(str(doc_id).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug}-{digest}.html"

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import spacy
+from spacy.language import Language
 from tqdm import tqdm
 
-from pt_legal_ner.annotation.on_ray import DEFAULT_MEMORY_PER_WORKER
+from pt_legal_ner.annotation.options import DEFAULT_MEMORY_PER_WORKER, RayOptions, RunOptions
 from pt_legal_ner.annotation.process import return_freed_memory_to_the_os
 from pt_legal_ner.annotation.records import annotate, entity_dicts
 from pt_legal_ner.cli.common import (
@@ -24,7 +28,11 @@ from pt_legal_ner.cli.common import (
     report,
     usable_cpus,
 )
-from pt_legal_ner.io.inputs import DEFAULT_PART_SIZE, open_documents
+from pt_legal_ner.io.guard import Output, check_outputs
+from pt_legal_ner.io.inputs import DEFAULT_PART_SIZE, is_uri, open_inputs
+from pt_legal_ner.io.jsonl import JsonlAppender
+from pt_legal_ner.io.ocr import Ocr
+from pt_legal_ner.io.run_settings import check_settings, record_settings, settings_path
 
 
 def add_annotate(sub) -> None:
@@ -61,44 +69,72 @@ def add_annotate(sub) -> None:
     ann.set_defaults(func=cmd_annotate)
 
 
-def run_locally(
-    args: argparse.Namespace, own_outputs: list[Path], make_writer, html_dir: Path | None = None, prepare=None
-) -> int:
-    """Read INPUT, load the pipeline, annotate into ``make_writer()``: annotate and pseudonymize.
+@dataclass(frozen=True)
+class LocalRun:
+    """What annotate and pseudonymize hand to ``run_locally``: their outputs, the files that must
+    stay unread and unwritten, the settings a resume must match, and how to make the writer."""
 
-    ``prepare(nlp)`` may adapt the pipeline and returns what goes into a record's entities
-    (``annotate``'s ``spans_of``).
-    """
+    command: str
+    outputs: list[Output]
+    make_writer: Callable[[], Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Path] = field(default_factory=dict)
+    out_folder: bool = False
+    # the file that holds OUT's records (OUT itself, or a folder's manifest)
+    records_file: Path | None = None
+    html_dir: Path | None = None
+    # adapts the pipeline and returns what goes into a record's entities (annotate's ``spans_of``)
+    prepare: Callable[[Language], Any] | None = None
+
+
+def run_locally(args: argparse.Namespace, run: LocalRun) -> int:
+    """Check the outputs against the inputs, load the pipeline, check or record the settings,
+    annotate into ``run.make_writer()``. Nothing is written before every check has passed."""
     import_user_code(args)
-    # OUT and the pages may lie inside a folder INPUT: they are not documents
+    sidecar = settings_path(args.output, run.out_folder)
+    outputs = run.outputs + ([] if run.out_folder else [Output("its settings file", sidecar, False)])
+    # outputs, the key and the settings may lie inside a folder INPUT: they are not documents
+    skip = {o.path: f"{o.what} of this run" for o in outputs} | {p: w for w, p in run.secrets.items()}
     try:
-        ocr = ocr_settings(args, usable_cpus())
-        total, documents = open_documents(args.input, args.glob, own_outputs, args.limit, ocr)
+        options = run_options(args, ocr_settings(args, usable_cpus()))
+        inputs = open_inputs(args.input, options.glob, skip, options.limits, options.ocr)
+        roots = [Path(i) for i in args.input if i != "-" and not is_uri(i)]
+        check_outputs(outputs, [*inputs.files, *roots], run.secrets)
     except (FileNotFoundError, ValueError) as err:
         return fail(err)
+    for line in inputs.skipped:
+        report(f"left out of the inputs: {line}")
     return_freed_memory_to_the_os()
     try:
-        nlp = spacy.load(args.model, exclude=args.exclude)
+        nlp = spacy.load(options.model, exclude=list(options.exclude))
     except OSError as err:
-        return fail(f"cannot load the pipeline {args.model!r}: {err}")
-    spans_of = prepare(nlp) if prepare is not None else entity_dicts
+        return fail(f"cannot load the pipeline {options.model!r}: {err}")
+    spans_of = run.prepare(nlp) if run.prepare is not None else entity_dicts
+    settings = {"command": run.command, "model": model_identity(nlp), **options.records_settings(), **run.settings}
+    had_records = has_records(run.records_file or args.output)
+    try:
+        check_settings(args.output, run.out_folder, settings, had_records)
+        writer = run.make_writer()
+    except ValueError as err:  # settings of another run, an output in use or not ours
+        return fail(err)
+    if not had_records:
+        record_settings(args.output, run.out_folder, settings)
     # a bar on a terminal only (tqdm's disable=None), so logs and pipes stay clean
-    with tqdm(total=total, unit="doc", desc=args.command, disable=None, file=sys.stderr) as bar:
+    with tqdm(total=inputs.total, unit="doc", desc=args.command, disable=None, file=sys.stderr) as bar:
         try:
-            writer = make_writer()
             summary = annotate(
                 nlp,
-                documents,
+                inputs.documents,
                 writer,
-                html_dir=html_dir,
-                batch_size=args.batch_size,
-                n_process=args.n_process,
-                max_chars=args.max_chars,
+                html_dir=run.html_dir,
+                batch_size=options.batch_size,
+                n_process=options.n_process,
+                max_chars=options.max_chars,
                 progress=bar,
                 spans_of=spans_of,
             )
-        except ValueError as err:
-            return fail(err)
+        except ValueError as err:  # an input that changed under the run: what is written is whole
+            return fail(f"{err} (the {bar.n} documents before it are in {args.output})")
     # pseudonymize's writer counts what it masked; annotate's summary counts entities
     found = writer.summary() if hasattr(writer, "summary") else f"{summary.entities} entities"
     report(
@@ -108,12 +144,36 @@ def run_locally(
     return 0
 
 
+def model_identity(nlp: Language) -> dict[str, str]:
+    return {key: nlp.meta.get(key) for key in ("lang", "name", "version")}
+
+
+def run_options(args: argparse.Namespace, ocr: Ocr) -> RunOptions:
+    """The run's settings, built once from the command line (``ocr``: ocr_settings's, checked)."""
+    return RunOptions(
+        model=args.model,
+        exclude=tuple(args.exclude),
+        code=args.code,
+        batch_size=args.batch_size,
+        n_process=args.n_process,
+        max_chars=args.max_chars,
+        glob=args.glob,
+        limits=args.limit,
+        ocr=ocr,
+    )
+
+
+def has_records(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
     if args.ray:
         import_user_code(args)
         return cmd_annotate_ray(args)
-    own_outputs = [args.output] + ([args.html] if args.html else [])
-    return run_locally(args, own_outputs, lambda: args.output, html_dir=args.html)
+    outputs = [Output("-o", args.output, False)] + ([Output("--html", args.html, True)] if args.html else [])
+    writer = lambda: JsonlAppender(args.output, "annotation", ("entities",))  # noqa: E731
+    return run_locally(args, LocalRun("annotate", outputs, writer, html_dir=args.html))
 
 
 def cmd_annotate_ray(args: argparse.Namespace) -> int:
@@ -125,28 +185,13 @@ def cmd_annotate_ray(args: argparse.Namespace) -> int:
         ocr = ocr_settings(args, args.threads_per_worker)
     except ValueError as err:
         return fail(err)
+    cluster = RayOptions(
+        args.ray, args.workers, args.threads_per_worker, args.memory_per_worker, args.part_size, args.compress
+    )
     started = time.perf_counter()
     with WordsBar(desc="annotate") as bar:
         try:
-            result = annotate_on_ray(
-                args.input,
-                str(args.output),
-                address=args.ray,
-                workers=args.workers,
-                threads_per_worker=args.threads_per_worker,
-                memory_per_worker=args.memory_per_worker,
-                part_size=args.part_size,
-                compress=args.compress,
-                model=args.model,
-                exclude=args.exclude,
-                code=args.code,
-                batch_size=args.batch_size,
-                max_chars=args.max_chars,
-                glob=args.glob,
-                limits=args.limit,
-                ocr=ocr,
-                progress=bar,
-            )
+            result = annotate_on_ray(args.input, str(args.output), run_options(args, ocr), cluster, progress=bar)
         except (FileNotFoundError, ValueError) as err:
             return fail(err)
         except Exception as err:  # a Ray failure: what is published stays, the re-run does the rest

@@ -9,13 +9,12 @@ import sys
 
 import spacy.util
 
+from pt_legal_ner.annotation.options import MODEL
 from pt_legal_ner.annotation.records import DEFAULT_BATCH_SIZE, MAX_CHUNK_CHARS
 from pt_legal_ner.io.inputs import ALL_FILES
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, parse_size, with_overrides
 from pt_legal_ner.io.limits import NAMES as LIMIT_NAMES
 from pt_legal_ner.io.ocr import DEFAULT_DPI, MODES, Ocr, missing
-
-MODEL = "pt_legal_ner"
 
 
 def report(message: str) -> None:

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 from pathlib import Path
 
-from pt_legal_ner.cli.annotate import run_locally
-from pt_legal_ner.cli.common import INPUT_HELP, add_reading_args, comma_labels, fail, positive_float, unit_float
+from pt_legal_ner.cli.annotate import LocalRun, run_locally
+from pt_legal_ner.cli.common import (
+    INPUT_HELP,
+    add_reading_args,
+    comma_labels,
+    fail,
+    positive_float,
+    report,
+    unit_float,
+)
 from pt_legal_ner.components.labels import LENER_LABELS
+from pt_legal_ner.io.guard import Output
+from pt_legal_ner.privacy.style import STYLES, Style
 
 KEY_ENV = "PT_LEGAL_NER_KEY"
 
 
 def add_pseudonymize(sub) -> None:
-    from pt_legal_ner.privacy.pseudonymize import DEFAULT_LABELS, DEFAULT_PERSON_WEIGHT, DEFAULT_REVIEW_BELOW
-    from pt_legal_ner.privacy.pseudonyms import STYLES
+    from pt_legal_ner.annotation.masking import DEFAULT_LABELS, DEFAULT_PERSON_WEIGHT, DEFAULT_REVIEW_BELOW
 
     pse = sub.add_parser(
         "pseudonymize",
@@ -45,10 +55,21 @@ def add_pseudonymize(sub) -> None:
         "--key-file",
         type=Path,
         metavar="FILE",
-        help=f"the secret key of --style keyed (at least 16 bytes; a final line break is ignored); else ${KEY_ENV}",
+        help=f"the secret key of --style keyed (at least 16 random bytes; a final line break is ignored; keep it"
+        f" mode 0600, outside the input folders); else ${KEY_ENV}",
     )
     pse.add_argument(
-        "--mapping", type=Path, metavar="MAP.jsonl", help="write placeholder -> original values here (mode 0600)"
+        "--link-sensitive",
+        action="store_true",
+        help="--style keyed: also give health data and dates of birth placeholders that are the same across"
+        " documents (off by default: counting them across a published archive tells who shares a diagnosis)",
+    )
+    pse.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="MAP.jsonl",
+        help="add placeholder -> original values here (mode 0600; lines are only ever added, each naming its OUT,"
+        " so batches into other outputs can share one mapping)",
     )
     pse.add_argument(
         "--html", type=Path, metavar="DIR", help="write a review page per document here (original text; mode 0600)"
@@ -76,7 +97,7 @@ def add_pseudonymize(sub) -> None:
 
 
 def label_list(value: str) -> list[str]:
-    from pt_legal_ner.privacy.pseudonymize import DEFAULT_LABELS
+    from pt_legal_ner.annotation.masking import DEFAULT_LABELS
 
     labels = comma_labels(value)
     known = set(DEFAULT_LABELS) | set(LENER_LABELS)
@@ -87,44 +108,72 @@ def label_list(value: str) -> list[str]:
 
 
 def read_key(key_file: Path | None) -> bytes | None:
-    """The keyed style's secret: the file's bytes (less a final line break), else the environment's."""
+    """The keyed style's secret: the file's bytes (less a final line break), else the environment's.
+
+    The variable is taken out of the environment first, whatever the style, so that no process
+    this one starts (the PDF reader, Tesseract, nlp.pipe's workers) inherits it."""
+    value = os.environ.pop(KEY_ENV, None)
     if key_file is not None:
+        mode = stat.S_IMODE(key_file.stat().st_mode)
+        if mode & 0o077:
+            report(f"warning: --key-file {key_file} can be read by others (mode {mode:o}): chmod 600 {key_file}")
         return key_file.read_bytes().rstrip(b"\r\n")
-    value = os.environ.get(KEY_ENV)
     return value.encode() if value else None
 
 
-def cmd_pseudonymize(args: argparse.Namespace) -> int:
-    from pt_legal_ner.privacy.pseudonymize import open_writer, prepare
-    from pt_legal_ner.privacy.pseudonyms import check_key
+def pseudonymize_style(args: argparse.Namespace) -> Style:
+    """--style and its key, checked once; ValueError saying what is wrong."""
+    if args.style != "keyed":
+        os.environ.pop(KEY_ENV, None)
+        if args.key_file is not None:
+            raise ValueError("--key-file is for --style keyed")
+        if args.link_sensitive:
+            raise ValueError("--link-sensitive is for --style keyed")
+        return Style(args.style)
+    try:
+        key = read_key(args.key_file)
+    except OSError as err:
+        raise ValueError(f"--key-file {args.key_file}: {err.strerror or err}") from None
+    try:
+        return Style("keyed", key, args.link_sensitive)
+    except ValueError as err:
+        where = f"--key-file {args.key_file}" if args.key_file else f"${KEY_ENV}"
+        raise ValueError(
+            f"{err}, from --key-file or ${KEY_ENV} ({where}); make one with"
+            " `head -c 32 /dev/urandom | base64 > key && chmod 600 key`"
+        ) from None
 
-    if args.mapping is not None and args.mapping.resolve() == args.output.resolve():
-        return fail("--mapping must not be the output")
-    key = None
-    if args.style == "keyed":
-        try:
-            key = check_key(read_key(args.key_file))
-        except OSError as err:
-            return fail(f"--key-file {args.key_file}: {err.strerror or err}")
-        except ValueError as err:
-            where = f"--key-file {args.key_file}" if args.key_file else f"${KEY_ENV}"
-            return fail(
-                f"{err}, from --key-file or ${KEY_ENV}: {where} is too short or not set"
-                " (e.g. `head -c 32 /dev/urandom | base64 > key`)"
-            )
-    elif args.key_file is not None:
-        return fail("--key-file is for --style keyed")
-    own_outputs = [p for p in (args.output, args.mapping, args.html) if p is not None]
+
+def cmd_pseudonymize(args: argparse.Namespace) -> int:
+    from pt_legal_ner.annotation.masking import MANIFEST, is_jsonl, open_writer, prepare
+
+    try:
+        style = pseudonymize_style(args)
+    except ValueError as err:
+        return fail(err)
+    folder = not is_jsonl(args.output)
+    outputs = [Output("-o", args.output, folder)]
+    outputs += [Output("--mapping", args.mapping, False)] if args.mapping is not None else []
+    outputs += [Output("--html", args.html, True)] if args.html is not None else []
     settings = {
         "labels": args.labels,
-        "style": args.style,
+        **style.describe(),
         "propagate": args.propagate,
-        "mapping": args.mapping,
-        "key": key,
+        "person_weight": args.person_weight,
+        "review_below": args.review_below,
+        "mapping": str(args.mapping.resolve()) if args.mapping is not None else None,
     }
+    writer = {"labels": args.labels, "style": style, "propagate": args.propagate, "mapping": args.mapping}
     return run_locally(
         args,
-        own_outputs,
-        lambda: open_writer(args.output, **settings, review_dir=args.html, review_below=args.review_below),
-        prepare=lambda nlp: prepare(nlp, args.person_weight, args.labels),
+        LocalRun(
+            "pseudonymize",
+            outputs,
+            lambda: open_writer(args.output, **writer, review_dir=args.html, review_below=args.review_below),
+            settings=settings,
+            secrets={"the --key-file": args.key_file} if args.key_file is not None else {},
+            out_folder=folder,
+            records_file=args.output / MANIFEST if folder else args.output,
+            prepare=lambda nlp: prepare(nlp, args.person_weight, args.labels),
+        ),
     )

@@ -134,14 +134,35 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
+# an estimate of the Python objects a JSON value adds beyond its bytes (an empty dict and the list
+# slot that holds it: 72 bytes from the 3 bytes of "{},")
+PARSED_BYTES_PER_VALUE = 72
+
+
+def parsed_size(line: bytes | str) -> int:
+    """An upper estimate of the memory ``json.loads(line)`` takes, counted without parsing."""
+    if isinstance(line, str):
+        line = line.encode("utf-8", "surrogatepass")
+    values = sum(line.count(sign) for sign in (b"{", b"[", b",", b":"))
+    return 4 * len(line) + PARSED_BYTES_PER_VALUE * values
+
+
 def parse_jsonl_line(line: str, doc_id: int, origin: str, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """The line's document; whatever is wrong with the line (JSON, a number too long for Python,
+    nesting, its parsed size) is this document's error, never the run's."""
     where = f"{origin} line {doc_id}"
+    # cheap bound first: only lines that could be over the limit are counted
+    if (4 + PARSED_BYTES_PER_VALUE) * len(line) > limits.max_parsed and parsed_size(line) > limits.max_parsed:
+        error = LimitExceeded("estimated memory once parsed", parsed_size(line), "max_parsed", limits)
+        return Document(doc_id, error=f"{where}: {error}")
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
         return Document(doc_id, error=f"{where}: invalid JSON ({err})")
     except RecursionError:
         return Document(doc_id, error=f"{where}: invalid JSON (nested too deeply)")
+    except Exception as err:  # JSONDecodeError, and ValueError for an integer of over 4,300 digits
+        return Document(doc_id, error=f"{where}: invalid JSON ({type(err).__name__}: {err})")
     if not isinstance(record, dict):
         return Document(doc_id, error=f"{where}: expected a JSON object, got {type(record).__name__}")
     text = record.pop("text", None)

@@ -13,65 +13,33 @@ DOCX by its content, else text (pt_legal_ner/io/documents.py).
 URIs (``file://``, ``s3://``, ...) are read through pyarrow's filesystems.
 """
 
-import fnmatch
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 from pt_legal_ner.io.documents import Document, bounded_lines, document_from_bytes, read_jsonl, read_stdin
 from pt_legal_ner.io.limits import DEFAULT_LIMITS, LimitExceeded, Limits
+from pt_legal_ner.io.listing import (  # noqa: F401  (the names callers import from here)
+    ALL_FILES,
+    JSONL_SUFFIXES,
+    PARQUET_SUFFIXES,
+    Entry,
+    Skip,
+    is_uri,
+    kind_of,
+    list_entries,
+    local_uri_path,
+    open_binary,
+    readable,
+)
 from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr
-from pt_legal_ner.io.parquet import PYARROW_HINT, parquet_rows, read_parquet_rows
+from pt_legal_ner.io.parquet import parquet_rows, read_parquet_rows
 
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 # documents per part: a Ray task's unit of work, of retry and of output; ~6 min of one
 # thread for 100 LeNER-Br-sized decisions (3,800 words each)
 DEFAULT_PART_SIZE = 100
-# every file under a folder INPUT (hidden ones aside)
-ALL_FILES = "**/*"
-
-
-def is_uri(location: str) -> bool:
-    return "://" in location
-
-
-def _pyarrow_fs(location: str):
-    try:
-        from pyarrow import fs
-    except ImportError:
-        raise ValueError(f"{location}: reading URIs needs pyarrow; {PYARROW_HINT}") from None
-    try:
-        return fs.FileSystem.from_uri(location)
-    except Exception as err:  # pyarrow raises ArrowInvalid / OSError for unknown schemes
-        raise ValueError(f"{location}: cannot open this URI ({err})") from None
-
-
-def open_binary(location: str) -> IO[bytes]:
-    if not is_uri(location):
-        return open(location, "rb")  # noqa: SIM115  (the caller closes it)
-    filesystem, path = _pyarrow_fs(location)
-    return filesystem.open_input_file(path)
-
-
-def kind_of(name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower()
-    return "jsonl" if suffix in JSONL_SUFFIXES else "parquet" if suffix in PARQUET_SUFFIXES else "text"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One input file: its format, where it is, and the name its document ids start with.
-
-    A file that cannot be planned (damaged Parquet, no text column, unreadable) is one
-    document of kind "error" whose record says why."""
-
-    kind: str
-    location: str
-    name: str
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +58,8 @@ class Plan:
     entries: list[Entry]
     parts: list[list[Slice]]
     total: int
+    # files of folder INPUTs left out, each with the reason (outputs, the key, links out of the folder)
+    skipped: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description: two runs with the same description write the same parts."""
@@ -98,77 +68,23 @@ class Plan:
         return {"entries": entries, "parts": [[asdict(s) for s in part] for part in self.parts]}
 
 
-def list_entries(inputs: Iterable[str], glob: str = ALL_FILES, skip: Iterable[Path] = ()) -> list[Entry]:
-    """The files of every INPUT, in order; raises FileNotFoundError naming a missing one and
-    ValueError when two inputs would give the same ids."""
-    entries: list[Entry] = []
-    for source in inputs:
-        if is_uri(source):
-            entries.extend(_uri_entries(source, glob))
-            continue
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"input not found: {source}")
-        if path.is_dir():
-            for file in _folder_files(path, glob, skip):
-                entries.append(Entry(kind_of(file.name), str(file), file.relative_to(path).as_posix()))
-        else:
-            entries.append(Entry(kind_of(path.name), source, source))
-    seen: dict[str, str] = {}
-    for entry in entries:
-        if entry.name in seen:
-            raise ValueError(
-                f"two inputs give the same document ids {entry.name!r} ({seen[entry.name]} and {entry.location});"
-                " annotate them in separate runs"
-            )
-        seen[entry.name] = entry.location
-    return entries
-
-
-def _folder_files(folder: Path, glob: str, skip: Iterable[Path]) -> list[Path]:
-    """Files under `folder` matching `glob`, sorted; hidden files and folders, and the paths in
-    `skip` (the run's own outputs, when they lie inside the folder), left out."""
-    skipped = [s.resolve() for s in skip]
-    return sorted(
-        p
-        for p in folder.glob(glob)
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and not any(s == p.resolve() or s in p.resolve().parents for s in skipped)
-    )
-
-
-def _uri_entries(uri: str, glob: str) -> list[Entry]:
-    from pyarrow import fs
-
-    filesystem, root = _pyarrow_fs(uri)
-    info = filesystem.get_file_info(root)
-    if info.type == fs.FileType.NotFound:
-        raise FileNotFoundError(f"input not found: {uri}")
-    if info.type != fs.FileType.Directory:
-        return [Entry(kind_of(root), uri, uri)]
-    prefix = uri.rstrip("/") + "/"
-    found = []
-    for item in filesystem.get_file_info(fs.FileSelector(root, recursive=True)):
-        rel = PurePosixPath(item.path).relative_to(PurePosixPath(root)).as_posix()
-        if item.type != fs.FileType.File or any(part.startswith(".") for part in rel.split("/")):
-            continue
-        if glob in (ALL_FILES, "*") or fnmatch.fnmatch(rel, glob):
-            found.append(Entry(kind_of(rel), prefix + rel, rel))
-    return sorted(found, key=lambda e: e.name)
+class InputChanged(ValueError):
+    """A JSONL or Parquet file read differently than when the run was planned: the run stops
+    rather than give its documents ids that could be another document's."""
 
 
 def plan(
     inputs: Iterable[str],
     part_size: int,
     glob: str = ALL_FILES,
-    skip: Iterable[Path] = (),
+    skip: Skip = (),
     limits: Limits = DEFAULT_LIMITS,
 ) -> Plan:
     """List the inputs and cut their documents into parts of at most ``part_size``.
 
     A JSONL line over ``limits.max_bytes`` counts as a document (its record says why it is not read)."""
-    entries = list_entries(inputs, glob, skip)
+    skipped: list[str] = []
+    entries = list_entries(inputs, glob, skip, skipped)
     parts: list[list[Slice]] = [[]]
     filled = 0
 
@@ -205,7 +121,7 @@ def plan(
             add(number, start, count)
             start += count
     parts = [part for part in parts if part]
-    return Plan(entries, parts, sum(s.count for part in parts for s in part))
+    return Plan(entries, parts, sum(s.count for part in parts for s in part), skipped)
 
 
 def _jsonl_cuts(entry: Entry, part_size: int, room, limits: Limits) -> Iterator[tuple[int, int, int, int]]:
@@ -242,20 +158,37 @@ def read_plan(plan_: Plan, limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_O
 def read_slice(
     entry: Entry, piece: Slice, limits: Limits = DEFAULT_LIMITS, ocr: Ocr = DEFAULT_OCR
 ) -> Iterator[Document]:
-    """The slice's documents (a PDF's pages OCRed as ``ocr`` says); a failure of the file itself
-    (gone, unreadable since the plan) ends the slice with one error document instead of ending the run."""
+    """The slice's documents (a PDF's pages OCRed as ``ocr`` says). A text file that fails (gone,
+    unreadable since the plan) is one error document; a JSONL or Parquet file that fails part-way,
+    or holds fewer documents than planned, raises InputChanged: its unread documents have no
+    known ids, and an error record under a guessed one could hide a real document on resume."""
     if entry.kind == "error":
-        yield Document(entry.name, error=f"{entry.location}: {entry.error}")
+        yield Document(entry.name, error=f"{readable(entry.location)}: {entry.error}")
         return
-    readers = {"text": _read_text, "jsonl": _read_jsonl_slice, "parquet": _read_parquet_slice}
+    if entry.kind == "text":
+        try:
+            yield from _read_text(entry, piece, limits, ocr)
+        except Exception as err:
+            yield Document(
+                entry.name, error=f"{readable(entry.location)}: cannot be read ({type(err).__name__}: {err})"
+            )
+        return
+    reader = _read_jsonl_slice if entry.kind == "jsonl" else _read_parquet_slice
     done = 0
     try:
-        for document in readers[entry.kind](entry, piece, limits, ocr):
+        for document in reader(entry, piece, limits, ocr):
             done += 1
             yield document
     except Exception as err:
-        first = entry.name if entry.kind == "text" else f"{entry.name}:{piece.start + done + 1}"
-        yield Document(first, error=f"{entry.location}: cannot be read ({type(err).__name__}: {err})")
+        raise InputChanged(
+            f"{readable(entry.location)} could not be read past document {piece.start + done} ({type(err).__name__}:"
+            f" {err}); it may have changed since the run began: run the same command again"
+        ) from err
+    if done != piece.count:
+        raise InputChanged(
+            f"{readable(entry.location)} holds fewer documents than when the run began ({piece.start + done} of"
+            f" {piece.start + piece.count}): run the same command again"
+        )
 
 
 def _read_text(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> Iterator[Document]:
@@ -264,13 +197,13 @@ def _read_text(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> Iterator
             size = _size(f)
             if size is not None and size > limits.max_bytes:
                 error = LimitExceeded("bytes", size, "max_bytes", limits)
-                yield Document(entry.name, error=f"{entry.location}: {error}")
+                yield Document(entry.name, error=f"{readable(entry.location)}: {error}")
                 return
             data = f.read(limits.max_bytes + 1)  # a stream of unknown size: read no further
     except (OSError, ValueError) as err:
-        yield Document(entry.name, error=f"{entry.location}: {err}")
+        yield Document(entry.name, error=f"{readable(entry.location)}: {err}")
         return
-    yield document_from_bytes(entry.name, data, entry.location, limits, ocr)
+    yield document_from_bytes(entry.name, data, readable(entry.location), limits, ocr)
 
 
 def _size(f: IO[bytes]) -> int | None:
@@ -286,7 +219,7 @@ def _read_jsonl_slice(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) -> I
         f.seek(piece.offset)
         done = 0
         lines = bounded_lines(f, limits.max_bytes)
-        for document in read_jsonl(lines, entry.location, first_number=piece.line, limits=limits):
+        for document in read_jsonl(lines, readable(entry.location), first_number=piece.line, limits=limits):
             document.id = f"{entry.name}:{document.id}"
             yield document
             done += 1
@@ -298,17 +231,38 @@ def _read_parquet_slice(entry: Entry, piece: Slice, limits: Limits, ocr: Ocr) ->
     yield from read_parquet_rows(entry.location, entry.name, piece.start, piece.count, open_binary, limits)
 
 
+class Inputs(NamedTuple):
+    total: int | None  # None for stdin
+    documents: Iterator[Document]
+    skipped: list[str]  # files of folder INPUTs left out, with the reason
+    files: list[Path]  # the local files read
+
+
+def open_inputs(
+    inputs: list[str],
+    glob: str = ALL_FILES,
+    skip: Skip = (),
+    limits: Limits = DEFAULT_LIMITS,
+    ocr: Ocr = DEFAULT_OCR,
+) -> Inputs:
+    """The documents of the INPUTs in order, how many there are, and which files were left out."""
+    if list(inputs) == ["-"]:
+        return Inputs(None, read_stdin(limits, ocr), [], [])
+    if "-" in inputs:
+        raise ValueError("stdin (-) cannot be combined with other inputs")
+    whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip, limits)
+    files = [Path(e.location) for e in whole.entries if not is_uri(e.location)]
+    files += [path for e in whole.entries if (path := local_uri_path(e.location)) is not None]
+    return Inputs(whole.total, read_plan(whole, limits, ocr), whole.skipped, files)
+
+
 def open_documents(
     inputs: list[str],
     glob: str = ALL_FILES,
-    skip: Iterable[Path] = (),
+    skip: Skip = (),
     limits: Limits = DEFAULT_LIMITS,
     ocr: Ocr = DEFAULT_OCR,
 ) -> tuple[int | None, Iterator[Document]]:
     """The documents of the INPUTs in order, and how many there are (None for stdin, "-")."""
-    if list(inputs) == ["-"]:
-        return None, read_stdin(limits, ocr)
-    if "-" in inputs:
-        raise ValueError("stdin (-) cannot be combined with other inputs")
-    whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip, limits)
-    return whole.total, read_plan(whole, limits, ocr)
+    total, documents, _, _ = open_inputs(inputs, glob, skip, limits, ocr)
+    return total, documents

@@ -14,8 +14,11 @@ MIB = 1024**2
 
 @dataclass(frozen=True)
 class Limits:
-    # bytes read into memory at once: a whole file, one JSONL line, one Parquet row group
+    # bytes read into memory at once: a whole file, one JSONL line, one Parquet row group or row
     max_bytes: int = 256 * MIB
+    # memory one JSONL line may take once parsed, estimated from its brackets and commas before
+    # parsing: ``[{},{},...]`` takes ~24 times its bytes as Python objects, text ~1-4 times
+    max_parsed: int = 1024 * MIB
     # characters of one document's text, after extraction (PDF, DOCX, text, JSONL, Parquet)
     max_chars: int = 10_000_000
     # pages of one PDF
@@ -28,6 +31,8 @@ class Limits:
     max_ratio: int = 100
     # seconds to extract the text of one PDF or DOCX, and to OCR each of its pages
     max_read_seconds: int = 300
+    # seconds to OCR all the pages of one PDF together (Tesseract reads ~0.4-0.8 pages/s per core)
+    max_ocr_seconds: int = 4 * 3600
     # memory of the process that extracts PDF and DOCX text (PDFium aborts when it runs out): a
     # 300-page PDF or DOCX reads within 128 MiB; with the loaded pipeline (~1.4 GiB) under 2 GiB
     max_read_memory: int = 384 * MIB

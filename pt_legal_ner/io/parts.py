@@ -20,7 +20,8 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
-from pt_legal_ner.io.atomic import write_text_atomic
+from pt_legal_ner.io.atomic import fsync_dir, write_text_atomic
+from pt_legal_ner.io.jsonl import record_line
 
 PLAN_FILE = "_plan.json"
 SUCCESS_FILE = "_SUCCESS"
@@ -102,7 +103,7 @@ class PartWriter:
         self._raw = raw
 
     def write(self, record: dict[str, Any]) -> None:
-        self.stream.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        self.stream.write(record_line(record))
         self.done.add(record["id"])
 
     def close(self) -> None:
@@ -116,6 +117,7 @@ class PartWriter:
         """Link the finished file to its part name; False if another attempt published it first."""
         try:
             os.link(self.tmp, self.out.part_path(self.number))
+            fsync_dir(self.out.path)
             return True
         except FileExistsError:
             return False

@@ -90,20 +90,29 @@ class ReaderProcess:
         from pt_legal_ner.io.extract import ExtractionError
 
         proc = self._start()
+        ocr_ends = None  # the file's OCR budget, all pages together, from the first "alive"
         try:
             _write_frame(proc.stdin, pickle.dumps((kind, limits, ocr)))
             _write_frame(proc.stdin, data)
             proc.stdin.flush()
             wait = limits.max_read_seconds  # the text layer's time
             while True:  # "alive" before OCR and after each OCRed page: the next page has its own time
-                reply = pickle.loads(self._read_reply(proc, time.monotonic() + wait))
+                deadline = time.monotonic() + wait
+                reply = pickle.loads(self._read_reply(proc, deadline if ocr_ends is None else min(deadline, ocr_ends)))
                 if reply[0] != ALIVE:
                     return reply
+                if ocr_ends is None:
+                    ocr_ends = time.monotonic() + limits.max_ocr_seconds
                 # the child stops a Tesseract over the limit itself and names the page: the grace is
                 # for that, and for drawing the page
                 wait = limits.max_read_seconds + OCR_GRACE
         except TimeoutError:
             self.close()
+            if ocr_ends is not None and time.monotonic() >= ocr_ends:
+                raise ExtractionError(
+                    f"OCR of its pages took over {limits.max_ocr_seconds} s in all, the limit max_ocr_seconds: raise it"
+                    " with --limit max_ocr_seconds=N (Python: Limits(max_ocr_seconds=N))"
+                ) from None
             raise ExtractionError(
                 f"reading it (or OCR of one of its pages) took over {limits.max_read_seconds} s, the limit"
                 " max_read_seconds: raise it with --limit max_read_seconds=N (Python: Limits(max_read_seconds=N))"

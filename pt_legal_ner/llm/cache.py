@@ -18,6 +18,8 @@ from typing import Any
 
 from pt_legal_ner.llm.registry import registry
 
+PRIVATE = 0o600
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -40,7 +42,10 @@ class AnswerCache:
         if self.path is None:
             return None
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # the answers hold the sentences asked about, names and all: only their owner reads them
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE))
+            os.chmod(self.path, PRIVATE)  # also a cache made before this was so
             self._conn = sqlite3.connect(self.path, check_same_thread=False)
             self._conn.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL)")
             self._conn.commit()

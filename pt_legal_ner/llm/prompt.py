@@ -6,6 +6,7 @@ not in the label set, is dropped and counted; an answer that is not the expected
 rejected whole.
 """
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -72,6 +73,13 @@ class NERPrompt:
         return parsed
 
 
+def described(answer: str) -> str:
+    """An answer named without its words (they may quote the sentence, names and all): its
+    length and a hash, enough to tell two answers apart in a log."""
+    digest = hashlib.sha256(answer.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{len(answer)} characters, sha256 {digest}"
+
+
 def _entity_items(answer: str) -> list:
     text = answer.strip()
     fenced = _FENCED.match(text)
@@ -80,9 +88,9 @@ def _entity_items(answer: str) -> list:
     try:
         data = json.loads(text)
     except ValueError:
-        raise MalformedAnswer(f"answer is not JSON: {answer[:120]!r}") from None
+        raise MalformedAnswer(f"answer is not JSON ({described(answer)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
-        raise MalformedAnswer(f'answer lacks an "entities" list: {answer[:120]!r}')
+        raise MalformedAnswer(f'answer lacks an "entities" list ({described(answer)})')
     return data["entities"]
 
 

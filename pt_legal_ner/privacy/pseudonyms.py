@@ -16,8 +16,6 @@ too, so a mention the model missed does not leak the name it found elsewhere.
 
 # no `from __future__ import annotations`: see annotate.py (dataclasses under spacy.util.import_file)
 
-import hashlib
-import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,15 +23,9 @@ from typing import Any
 
 from pt_legal_ner.privacy.br_ids import fold
 from pt_legal_ner.privacy.patterns import SENSITIVE
+from pt_legal_ner.privacy.style import PARTICLES, PERSON, STYLES, Style, check_key  # noqa: F401  (STYLES, check_key: their old home)
 
-STYLES = ("placeholder", "initials", "mask", "keyed")
-# hex digits of a keyed placeholder: 48 bits, so two values of one label share one by chance
-# about once in 500 among a million different values of that label
-KEYED_DIGITS = 12
-MIN_KEY_BYTES = 16
-PERSON = "PESSOA"
 SOURCE_PROPAGATED = "propagated"
-PARTICLES = frozenset({"de", "da", "do", "das", "dos", "e", "d"})
 _WORD = re.compile(r"\w+")
 
 
@@ -164,30 +156,6 @@ def assign_entities(text: str, runs: list[Masked]) -> None:
         run.canonical = " ".join(sorted(key[1])) if isinstance(key[1], frozenset) else key[1]
 
 
-def keyed_placeholder(label: str, canonical: str, key: bytes) -> str:
-    """``[LABEL_<HMAC-SHA256 of the value under key>]``: the same value gets the same one in every
-    document and run under the same key, and without the key it cannot be told back."""
-    digest = hmac.new(key, f"{label}\x00{canonical}".encode(), hashlib.sha256).hexdigest()
-    return f"[{label}_{digest[:KEYED_DIGITS]}]"
-
-
-def check_key(key: bytes | None) -> bytes:
-    if key is None or len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"style 'keyed' needs a secret key of at least {MIN_KEY_BYTES} bytes")
-    return key
-
-
-def replacement_text(run: Masked, original: str, style: str, key: bytes | None = None) -> str:
-    if style == "keyed":
-        return keyed_placeholder(run.label, run.canonical, check_key(key))
-    if style == "mask":
-        return re.sub(r"\w", "*", original)
-    if style == "initials" and run.label == PERSON:
-        initials = [w[0].upper() + "." for w in _WORD.findall(original) if fold(w) not in PARTICLES]
-        return " ".join(initials) or f"[{run.entity}]"
-    return f"[{run.entity}]"
-
-
 @dataclass
 class Pseudonymized:
     text: str
@@ -200,15 +168,14 @@ def pseudonymize(
     text: str,
     spans: Iterable[dict[str, Any]],
     labels: Iterable[str],
-    style: str = "placeholder",
+    style: Style | str = "placeholder",
     propagate: bool = False,
     key: bytes | None = None,
 ) -> Pseudonymized:
-    """``text`` with the spans of ``labels`` replaced; ``key`` is the secret of the keyed style."""
-    if style not in STYLES:
-        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
-    if style == "keyed":
-        check_key(key)
+    """``text`` with the spans of ``labels`` replaced as ``style`` writes them (a Style, or a
+    style's name with ``key``, the secret of the keyed style)."""
+    if not isinstance(style, Style):
+        style = Style(style, key)
     labels = set(labels)
     chosen = [t for s in spans if s["label"] in labels and (t := trimmed(text, s)) is not None]
     if propagate and PERSON in labels:
@@ -219,7 +186,7 @@ def pseudonymize(
     position = out = 0
     for run in runs:
         original = text[run.start : run.end]
-        new = replacement_text(run, original, style, key)
+        new = style.replacement(run.label, run.entity, run.canonical, original)
         pieces.append(text[position : run.start])
         out += run.start - position
         replacements.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import zipfile
 import zlib
@@ -187,3 +188,36 @@ def hostile_folder(folder: Path, seed: int = 0, mutations: dict[str, int] | None
     docx_billion_laughs(folder / "billion-laughs.docx")
     pdf_bomb(folder / "bomb.pdf", bomb)
     write_mutations(folder / "mutations", seed, mutations or {"pdf": 30, "docx": 30})
+
+
+# one JSONL line of empty objects: ~24 times its bytes once parsed (the limit max_parsed)
+NESTED_LINE_BYTES = 64 * 1024**2
+# a value over max_chars, dictionary-encoded once in the file and repeated in every row
+PARQUET_VALUE = "Pedro Cabral " * 850_000
+PARQUET_ROWS = 100
+
+
+def careless_files(folder: Path, outside: Path) -> None:
+    """What users' archives hold besides bombs: JSONL lines Python cannot parse or would grow
+    past memory, a Parquet value repeated in every row, a name that is not UTF-8, and a link
+    leading out of the folder (to ``outside``, which must not be read)."""
+    lines = [
+        b'{"text": "Pedro Cabral um."}',
+        b'{"text": "dois", "n": ' + b"9" * 4400 + b"}",
+        b'{"text": "Pedro Cabral \\ud800 tr\\u00eas.", "campo": "\\udcff"}',
+        b"[" + b"{}," * (NESTED_LINE_BYTES // 3) + b"{}]",
+        b'{"text": "Pedro Cabral quatro."}',
+    ]
+    (folder / "careless.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        pass
+    else:
+        table = pa.table({"text": [PARQUET_VALUE] * PARQUET_ROWS + ["Pedro Cabral em Brasília."]})
+        pq.write_table(table, folder / "repeated.parquet", use_dictionary=True)
+    with open(os.fsencode(folder) + b"/decis\xe3o.txt", "wb") as f:
+        f.write(GOOD_TEXT.encode("utf-8"))
+    outside.write_text("Pedro Cabral: what lies outside the folder\n", encoding="utf-8")
+    (folder / "outside.txt").symlink_to(outside)

@@ -23,9 +23,9 @@ import spacy
 import typer
 from spacy.tokens import Doc, DocBin
 
+from pt_legal_ner.annotation.masking import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
 from pt_legal_ner.components.labels import LENER_LABELS
 from pt_legal_ner.components.token_ner import TaggingNER
-from pt_legal_ner.privacy.pseudonymize import DEFAULT_LABELS, masked_spans, weigh_person, with_legal_ids
 from pt_legal_ner.privacy.pseudonyms import PERSON, pseudonymize
 from scripts.data.convert_conll import read_conll, sentence_doc
 from scripts.data.raw_text_splits import source_documents

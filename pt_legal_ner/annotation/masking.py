@@ -1,24 +1,27 @@
-"""``pseudonymize``: `annotate`'s reading, resuming and error lines, each record pseudonymized
-before it is written (pseudonyms.py holds the policy), the originals only in the mapping file.
+"""``pseudonymize``'s side of the records: `annotate`'s records pseudonymized before they are
+written (pt_legal_ner/privacy/pseudonyms.py holds the policy), the originals only in the mapping.
 
 Outputs:
 - a JSONL file (``id``, ``text``, ``replacements``, ``error``), or a folder with one ``.txt``
-  per document and ``.pseudonymize.jsonl`` beside them (the same records without the text);
+  per document and ``.pseudonymize.jsonl`` beside them (the same records without the text, and
+  the file each document went to: names are unique by construction, never replacing a file);
 - ``--mapping``: JSONL, one line per document, placeholder -> original values; mode 0600;
+  append-only: each line names the output it belongs to, so batches written to other outputs
+  (whose ids may repeat) share one mapping; a line already there is not written again;
 - ``--html``: a review page per document, the ORIGINAL text with every masked span marked,
   those below the review cut flagged; mode 0600, as they hold what was masked.
 - A scanned PDF's record names its OCRed pages (``ocr_pages``); a replacement over OCR words has
   their lowest confidence (``ocr_confidence``) and, below the review cut, ``review: true``: the
   text under it may be misread, so a value beside it may be too.
-A document's mapping line is written before its output record; a re-run drops the mapping
-lines of documents the output does not have (a crash between the two), then goes on.
+A document's mapping line is written and fsynced before its output record: a crash between the
+two leaves a mapping line whose document is redone, and the redone line is the same one.
 """
 
 # no `from __future__ import annotations`: see annotate.py
+import hashlib
 import html
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,23 +29,30 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pt_legal_ner.annotation.records import JsonlAppender, RecordWriter, entity_dicts, ocr_confidences, span_dict
+from pt_legal_ner.annotation.mapping import PRIVATE, Mapping
+from pt_legal_ner.annotation.records import entity_dicts, ocr_confidences, span_dict
 from pt_legal_ner.annotation.render import html_name, label_color
 from pt_legal_ner.components.token_ner import TaggingNER
-from pt_legal_ner.io.atomic import write_bytes_atomic, write_text_atomic
+from pt_legal_ner.io.atomic import create_bytes_atomic, write_text_atomic
 from pt_legal_ner.io.inputs import JSONL_SUFFIXES
+from pt_legal_ner.io.jsonl import JsonlAppender, RecordWriter
 from pt_legal_ner.privacy.legal_ids import LegalIds
 from pt_legal_ner.privacy.patterns import LABELS as ID_LABELS
-from pt_legal_ner.privacy.pseudonyms import PERSON, Pseudonymized, check_key, pseudonymize
+from pt_legal_ner.privacy.pseudonyms import PERSON, Pseudonymized, pseudonymize
+from pt_legal_ner.privacy.style import Style
 
 logger = logging.getLogger("pt_legal_ner")
 DEFAULT_LABELS: tuple[str, ...] = (PERSON, *ID_LABELS)
 DEFAULT_REVIEW_BELOW = 0.8
 # recall first: PESSOA's tag probabilities times this before decoding; chosen on dev (metrics/README.md)
 DEFAULT_PERSON_WEIGHT = 64.0
-PRIVATE = 0o600
 MANIFEST = ".pseudonymize.jsonl"
 SPANS_KEY = "legal_ids"
+# a pseudonymize record: what tells it from an annotate record (which has "entities")
+PSEUDONYMIZE_KEYS = ("replacements",)
+# bytes of a file name the output folder keeps before shortening it with a hash (most file
+# systems allow 255)
+MAX_NAME_BYTES = 200
 
 
 def masked_spans(spans_key: str = SPANS_KEY) -> Callable[[Doc, int], list[dict[str, Any]]]:
@@ -83,48 +93,57 @@ def weigh_person(nlp: Language, weight: float) -> None:
             pipe.label_weights = {**pipe.label_weights, PERSON: weight}
 
 
-class PrivateJsonl(JsonlAppender):
-    """An append-only JSONL file only its owner can read, keeping the lines of ``keep`` ids."""
-
-    def __init__(self, path: Path, keep: set) -> None:
-        if path.exists():
-            lines = path.read_bytes().splitlines(keepends=True)
-            kept = []
-            for number, line in enumerate(lines, start=1):
-                try:
-                    if line.endswith(b"\n") and json.loads(line)["id"] in keep:
-                        kept.append(line)
-                except (ValueError, KeyError, TypeError) as err:
-                    raise ValueError(
-                        f"{path} line {number} is not a mapping record ({err}); refusing to change it"
-                    ) from None
-            if len(kept) != len(lines):
-                write_bytes_atomic(path, b"".join(kept), PRIVATE)
-        super().__init__(path)
-        os.fchmod(self.fd, PRIVATE)  # also when the file was there with another mode
-
-
 def output_name(doc_id: str) -> PurePosixPath:
-    """A relative path inside the output folder for a document id, ending in .txt."""
+    """A relative path inside the output folder for a document id, ending in .txt (a name too
+    long for a file system is shortened, with a hash of the id to keep it apart)."""
     parts = [p for p in PurePosixPath(str(doc_id).replace(":", "_")).parts if p not in ("/", "..", ".")]
     name = PurePosixPath(*parts) if parts else PurePosixPath("doc")
-    return name if name.suffix == ".txt" else name.with_name(name.name + ".txt")
+    name = name if name.suffix == ".txt" else name.with_name(name.name + ".txt")
+    if len(name.name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        digest = hashlib.sha1(str(doc_id).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        short = name.name.encode("utf-8", "surrogatepass")[: MAX_NAME_BYTES - 20].decode("utf-8", "ignore")
+        name = name.with_name(f"{short}~{digest}.txt")
+    return name
+
+
+def numbered(name: PurePosixPath, number: int) -> PurePosixPath:
+    """``a.txt`` -> ``a~2.txt``: the name of the number-th document that wanted ``name``."""
+    return name.with_name(f"{name.name[: -len('.txt')]}~{number}.txt")
 
 
 class FolderWriter:
-    """One pseudonymized .txt per document (atomic), then its record in the folder's manifest."""
+    """One pseudonymized .txt per document, then its record in the folder's manifest.
+
+    A file never replaces another: two ids that want one name (``decisao`` and ``decisao.txt``,
+    ``x.jsonl:3`` and a file ``x.jsonl_3``), or a name a file already has, get ``~2``, ``~3``...;
+    the manifest records which file each document went to."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.manifest = JsonlAppender(folder / MANIFEST)
+        self.folder = self.path = folder
+        self.manifest = JsonlAppender(folder / MANIFEST, "pseudonymize", PSEUDONYMIZE_KEYS)
         self.done = self.manifest.done
+        self.taken = {m["file"].casefold() for m in self._records() if m.get("file")}
+
+    def _records(self) -> list[dict[str, Any]]:
+        with (self.folder / MANIFEST).open("rb") as f:
+            return [json.loads(line) for line in f if line.endswith(b"\n")]
 
     def write(self, record: dict[str, Any]) -> None:
         if record["text"] is not None:
-            name = output_name(record["id"])
-            write_text_atomic(self.folder / name, record["text"])
+            name = self.place(output_name(record["id"]), record["text"].encode("utf-8", "replace"))
             record = {**record, "file": name.as_posix()}
         self.manifest.write({k: v for k, v in record.items() if k != "text"})
+
+    def place(self, wanted: PurePosixPath, data: bytes) -> PurePosixPath:
+        """Write ``data`` under ``wanted``, or the first free numbered name (case aside, so that
+        the folder copies whole to a file system that ignores case)."""
+        number = 1
+        while True:
+            name = wanted if number == 1 else numbered(wanted, number)
+            if name.as_posix().casefold() not in self.taken and create_bytes_atomic(self.folder / name, data):
+                self.taken.add(name.as_posix().casefold())
+                return name
+            number += 1
 
     def close(self) -> None:
         self.manifest.close()
@@ -137,28 +156,31 @@ class PseudonymizingWriter:
         self,
         out: RecordWriter,
         labels: Iterable[str] = DEFAULT_LABELS,
-        style: str = "placeholder",
+        style: Style | str = "placeholder",
         propagate: bool = False,
-        mapping: Path | None = None,
+        mapping: "Path | Mapping | None" = None,
         review_dir: Path | None = None,
         review_below: float = DEFAULT_REVIEW_BELOW,
         key: bytes | None = None,
     ) -> None:
-        if style == "keyed":
-            check_key(key)  # before any output is opened
+        # the style (and its key) checked before the mapping is opened
+        self.style = style if isinstance(style, Style) else Style(style, key)
         self.out, self.done = out, out.done
-        self.labels, self.style, self.propagate, self.key = tuple(labels), style, propagate, key
-        self.mapping = PrivateJsonl(mapping, self.done) if mapping is not None else None
+        self.labels, self.propagate = tuple(labels), propagate
+        if mapping is not None and not isinstance(mapping, Mapping):
+            mapping = Mapping(mapping, Path(out.path))
+        self.mapping = mapping
         self.review_dir, self.review_below = review_dir, review_below
         self.replaced = self.sensitive = self.to_review = 0
 
     def write(self, record: dict[str, Any]) -> None:
         error = record["error"]
+        if error is None and self.style.key is not None and holds_key(record["text"], self.style.key):
+            # a key file read as a document (the key came from the environment): never published
+            error = "it holds the secret key of --style keyed: not written (keep the key outside the input folders)"
         if error is None:
             try:  # a failure here is this document's error line; one of the outputs stops the run
-                result = pseudonymize(
-                    record["text"], record["entities"], self.labels, self.style, self.propagate, self.key
-                )
+                result = pseudonymize(record["text"], record["entities"], self.labels, self.style, self.propagate)
                 if record.get("ocr_pages"):
                     self.flag_ocr(result, record["ocr_words"])
                 page = review_page(record["id"], record["text"], result, self.review_below) if self.review_dir else None
@@ -169,9 +191,9 @@ class PseudonymizingWriter:
             return
         ocr = {"ocr_pages": record["ocr_pages"]} if record.get("ocr_pages") else {}
         if self.mapping is not None:
-            self.mapping.write({"id": record["id"], "entities": result.mapping})
+            self.mapping.write(record["id"], result.mapping)
         if page is not None:
-            write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE)
+            write_text_atomic(self.review_dir / html_name(record["id"]), page, PRIVATE, errors="replace")
         out = {"id": record["id"], "text": result.text, "replacements": result.replacements, "error": None}
         self.out.write({**out, **ocr})
         self.replaced += len(result.replacements)
@@ -198,11 +220,38 @@ class PseudonymizingWriter:
                 self.mapping.close()
 
 
-def open_writer(output: Path, **settings: Any) -> PseudonymizingWriter:
+def holds_key(text: str, key: bytes) -> bool:
+    """Whether ``text`` holds ``key``, as any of the decodings a text file may have had."""
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            if key.decode(encoding) in text:
+                return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def open_writer(output: Path, mapping: Path | None = None, **settings: Any) -> PseudonymizingWriter:
     """``pseudonymize``'s writer for ``output``: a .jsonl file, or else a folder of .txt files and
-    their manifest; ``settings`` are PseudonymizingWriter's (labels, style, mapping, review pages...)."""
-    out = JsonlAppender(output) if output.suffix.lower() in JSONL_SUFFIXES else FolderWriter(output)
-    return PseudonymizingWriter(out, **settings)
+    their manifest; ``settings`` are PseudonymizingWriter's (labels, style, review pages...). The
+    mapping is checked first: a file that is not one is refused before OUT is created."""
+    mapped = Mapping(mapping, output) if mapping is not None else None
+    try:
+        out = JsonlAppender(output, "pseudonymize", PSEUDONYMIZE_KEYS) if is_jsonl(output) else FolderWriter(output)
+    except BaseException:
+        if mapped is not None:
+            mapped.close()
+        raise
+    try:
+        return PseudonymizingWriter(out, mapping=mapped, **settings)
+    except BaseException:
+        out.close()
+        raise
+
+
+def is_jsonl(output: Path) -> bool:
+    """Whether ``pseudonymize`` writes OUT as one JSONL file (else a folder of .txt files)."""
+    return output.suffix.lower() in JSONL_SUFFIXES
 
 
 def prepare(
