@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pt_legal_ner.io.atomic import fsync_dir
-from pt_legal_ner.io.jsonl import record_line
+from pt_legal_ner.io.jsonl import append_whole, record_line
 
 PRIVATE = 0o600
 
@@ -75,17 +75,7 @@ class Mapping:
         data = record_line({"output": self.output, "id": doc_id, "entities": entities})
         fcntl.flock(self.fd, fcntl.LOCK_EX)  # another run appending to the same mapping waits
         try:
-            if data and not data.endswith(b"\n"):
-                raise AssertionError("a mapping line ends its line")
-            size = os.fstat(self.fd).st_size
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.fd, view) :]
-                os.fsync(self.fd)
-            except BaseException:
-                os.ftruncate(self.fd, size)
-                raise
+            append_whole(self.fd, data, durable=True)
         finally:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.lines[key] = value

@@ -26,6 +26,7 @@ from pt_legal_ner.cli.common import (
     ocr_settings,
     positive_int,
     report,
+    take_key_from_environment,
     usable_cpus,
 )
 from pt_legal_ner.io.guard import Output, check_outputs
@@ -168,6 +169,7 @@ def has_records(path: Path) -> bool:
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
+    take_key_from_environment()  # annotate never needs it; no process it starts gets it
     if args.ray:
         import_user_code(args)
         return cmd_annotate_ray(args)

@@ -16,6 +16,14 @@ from pt_legal_ner.io.limits import DEFAULT_LIMITS, parse_size, with_overrides
 from pt_legal_ner.io.limits import NAMES as LIMIT_NAMES
 from pt_legal_ner.io.ocr import DEFAULT_DPI, MODES, Ocr, missing
 
+# the keyed style's secret, read by pseudonymize; taken out of the environment by every command
+# before it starts another process (the PDF reader, Tesseract, workers, a local Ray cluster)
+KEY_ENV = "PT_LEGAL_NER_KEY"
+
+
+def take_key_from_environment() -> str | None:
+    return os.environ.pop(KEY_ENV, None)
+
 
 def report(message: str) -> None:
     """A command's summary line (stderr: stdout stays for data)."""

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import os
 import stat
 from pathlib import Path
 
 from pt_legal_ner.cli.annotate import LocalRun, run_locally
 from pt_legal_ner.cli.common import (
     INPUT_HELP,
+    KEY_ENV,
     add_reading_args,
     comma_labels,
     fail,
     positive_float,
     report,
+    take_key_from_environment,
     unit_float,
 )
 from pt_legal_ner.components.labels import LENER_LABELS
 from pt_legal_ner.io.guard import Output
 from pt_legal_ner.privacy.style import STYLES, Style
-
-KEY_ENV = "PT_LEGAL_NER_KEY"
 
 
 def add_pseudonymize(sub) -> None:
@@ -112,7 +111,7 @@ def read_key(key_file: Path | None) -> bytes | None:
 
     The variable is taken out of the environment first, whatever the style, so that no process
     this one starts (the PDF reader, Tesseract, nlp.pipe's workers) inherits it."""
-    value = os.environ.pop(KEY_ENV, None)
+    value = take_key_from_environment()
     if key_file is not None:
         mode = stat.S_IMODE(key_file.stat().st_mode)
         if mode & 0o077:
@@ -124,7 +123,7 @@ def read_key(key_file: Path | None) -> bytes | None:
 def pseudonymize_style(args: argparse.Namespace) -> Style:
     """--style and its key, checked once; ValueError saying what is wrong."""
     if args.style != "keyed":
-        os.environ.pop(KEY_ENV, None)
+        take_key_from_environment()
         if args.key_file is not None:
             raise ValueError("--key-file is for --style keyed")
         if args.link_sensitive:

@@ -35,6 +35,21 @@ def record_line(record: dict[str, Any]) -> bytes:
         return (json.dumps(record) + "\n").encode("ascii")
 
 
+def append_whole(fd: int, data: bytes, durable: bool = False) -> None:
+    """Append ``data`` to the O_APPEND file ``fd`` whole, or not at all (a failed write is cut
+    off again); ``durable``: fsynced before returning."""
+    size = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.ftruncate(fd, size)
+        raise
+
+
 def read_done_ids(path: Path, kind: str = "annotation", required: Iterable[str] = ()) -> set[str | int]:
     """Ids of the complete lines of an earlier run; an incomplete last line is cut off.
 
@@ -94,15 +109,7 @@ class JsonlAppender:
             fsync_dir(path.parent)
 
     def write(self, record: dict[str, Any]) -> None:
-        data = record_line(record)
-        size = os.fstat(self.fd).st_size
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except BaseException:
-            os.ftruncate(self.fd, size)
-            raise
+        append_whole(self.fd, record_line(record))
         self.done.add(record["id"])
 
     def close(self) -> None:
