@@ -247,13 +247,18 @@ def test_installed_command_line_annotates_a_folder_with_bad_inputs_and_resumes(w
     assert len(list(html_dir.iterdir())) == len(records) - 1
     assert f"{len(records)} documents written (1 with an error" in first.stderr
     before = out.read_bytes()
-    second = run(cmd, cwd=tmp_path, env=env)
+    # batching changes no record: resumed with another batch size; --max-chars would (refused)
+    second = run([*cmd, "--max-chars", "3000"], cwd=tmp_path, env=env)
     assert f"0 documents written (0 with an error, 0 entities), {len(records)} already there" in second.stderr
+    other = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert other.returncode == 2 and "max_chars: 3000 then, 10000 now" in other.stderr
     assert out.read_bytes() == before
     card = run([str(python), "-m", "pt_legal_ner", "card"], cwd=tmp_path, env=env)
     assert "| **micro avg** |" in card.stdout and "model_card.png" in card.stderr
 
 
+# a key of --style keyed (a run of one character is refused as no secret)
+KEY = "k3y-0f-th1rty-tw0-bytes-4-HMAC!!"
 # identifiers planted in several formats: found by legal_ids whatever the trained model learnt
 PLANTED = {
     "CPF": ["111.444.777-35", "11144477735"],
@@ -345,7 +350,7 @@ def test_installed_pseudonymize_leaves_no_planted_identifier_and_resumes(wheel_p
     (folder / "outro.txt").write_text("Outro processo: CPF 111.444.777-35, CNH 02650306461.", encoding="utf-8")
     keyed = []
     for name in ("keyed1.jsonl", "keyed2.jsonl"):
-        run([*base, "-o", str(tmp_path / name), "--style", "keyed"], cwd=tmp_path, env={**env, KEY_ENV: "k" * 32})
+        run([*base, "-o", str(tmp_path / name), "--style", "keyed"], cwd=tmp_path, env={**env, KEY_ENV: KEY})
         keyed.append({r["id"]: r for r in map(json.loads, (tmp_path / name).read_text(encoding="utf-8").splitlines())})
     placeholders = [
         {r["label"]: r["placeholder"] for r in run_records[doc]["replacements"] if r["label"] in ("CPF", "CNH")}
