@@ -24,11 +24,7 @@ PRIVATE = 0o600
 
 
 class Mapping:
-    """The mapping file: append-only, private (0600), each line fsynced, locked while written.
-
-    Lines are ``{"output", "id", "entities"}``; a line for a document of an output already in the
-    file with the same entities is not written again, one with other entities is added (the
-    last line of an output's document is its mapping). A file with any other line is refused."""
+    """The mapping file of one run, whose lines name ``output`` (see the module's docstring)."""
 
     def __init__(self, path: Path, output: Path) -> None:
         self.path = path

@@ -20,7 +20,6 @@ two leaves a mapping line whose document is redone, and the redone line is the s
 # no `from __future__ import annotations`: see annotate.py
 import hashlib
 import html
-import json
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
@@ -120,13 +119,14 @@ class FolderWriter:
 
     def __init__(self, folder: Path) -> None:
         self.folder = self.path = folder
-        self.manifest = JsonlAppender(folder / MANIFEST, "pseudonymize", PSEUDONYMIZE_KEYS)
-        self.done = self.manifest.done
-        self.taken = {m["file"].casefold() for m in self._records() if m.get("file")}
+        self.taken: set[str] = set()  # the names of earlier runs' files, read with their records
 
-    def _records(self) -> list[dict[str, Any]]:
-        with (self.folder / MANIFEST).open("rb") as f:
-            return [json.loads(line) for line in f if line.endswith(b"\n")]
+        def take(record: dict[str, Any]) -> None:
+            if record.get("file"):
+                self.taken.add(record["file"].casefold())
+
+        self.manifest = JsonlAppender(folder / MANIFEST, "pseudonymize", PSEUDONYMIZE_KEYS, each=take)
+        self.done = self.manifest.done
 
     def write(self, record: dict[str, Any]) -> None:
         if record["text"] is not None:
@@ -170,12 +170,13 @@ class PseudonymizingWriter:
         if mapping is not None and not isinstance(mapping, Mapping):
             mapping = Mapping(mapping, Path(out.path))
         self.mapping = mapping
+        self.key_texts = key_texts(self.style.key) if self.style.key is not None else ()
         self.review_dir, self.review_below = review_dir, review_below
         self.replaced = self.sensitive = self.to_review = 0
 
     def write(self, record: dict[str, Any]) -> None:
         error = record["error"]
-        if error is None and self.style.key is not None and holds_key(record["text"], self.style.key):
+        if error is None and any(key in record["text"] for key in self.key_texts):
             # a key file read as a document (the key came from the environment): never published
             error = "it holds the secret key of --style keyed: not written (keep the key outside the input folders)"
         if error is None:
@@ -220,15 +221,15 @@ class PseudonymizingWriter:
                 self.mapping.close()
 
 
-def holds_key(text: str, key: bytes) -> bool:
-    """Whether ``text`` holds ``key``, as any of the decodings a text file may have had."""
+def key_texts(key: bytes) -> tuple[str, ...]:
+    """``key`` as each decoding a text file may have had (what a key file read as a document holds)."""
+    texts = []
     for encoding in ("utf-8", "cp1252", "latin-1"):
         try:
-            if key.decode(encoding) in text:
-                return True
+            texts.append(key.decode(encoding))
         except UnicodeDecodeError:
             continue
-    return False
+    return tuple(dict.fromkeys(texts))
 
 
 def open_writer(output: Path, mapping: Path | None = None, **settings: Any) -> PseudonymizingWriter:

@@ -106,12 +106,9 @@ def label_list(value: str) -> list[str]:
     return labels
 
 
-def read_key(key_file: Path | None) -> bytes | None:
-    """The keyed style's secret: the file's bytes (less a final line break), else the environment's.
-
-    The variable is taken out of the environment first, whatever the style, so that no process
-    this one starts (the PDF reader, Tesseract, nlp.pipe's workers) inherits it."""
-    value = take_key_from_environment()
+def read_key(key_file: Path | None, from_environment: str | None) -> bytes | None:
+    """The keyed style's secret: the file's bytes (less a final line break), else the environment's."""
+    value = from_environment
     if key_file is not None:
         mode = stat.S_IMODE(key_file.stat().st_mode)
         if mode & 0o077:
@@ -121,16 +118,18 @@ def read_key(key_file: Path | None) -> bytes | None:
 
 
 def pseudonymize_style(args: argparse.Namespace) -> Style:
-    """--style and its key, checked once; ValueError saying what is wrong."""
+    """--style and its key, checked once; ValueError saying what is wrong. The key's variable is
+    taken out of the environment first, whatever the style, so that no process this one starts
+    (the PDF reader, Tesseract, nlp.pipe's workers) inherits it."""
+    from_environment = take_key_from_environment()
     if args.style != "keyed":
-        take_key_from_environment()
         if args.key_file is not None:
             raise ValueError("--key-file is for --style keyed")
         if args.link_sensitive:
             raise ValueError("--link-sensitive is for --style keyed")
         return Style(args.style)
     try:
-        key = read_key(args.key_file)
+        key = read_key(args.key_file, from_environment)
     except OSError as err:
         raise ValueError(f"--key-file {args.key_file}: {err.strerror or err}") from None
     try:

@@ -26,17 +26,34 @@ class Output:
     folder: bool  # a folder the run writes files into (else one file)
 
 
-def _same(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode), None where it does not exist yet."""
     try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist yet
-        return False
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return folder.resolve() in path.resolve().parents
+class _Paths:
+    """Paths resolved once, and their files' identities (hard links share one)."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.resolved = {path.resolve(): path for path in paths}
+        self.ids = {ident: path for real, path in self.resolved.items() if (ident := _identity(real)) is not None}
+
+    def same(self, path: Path) -> Path | None:
+        """The path of these that is ``path``'s file, if any."""
+        real = path.resolve()
+        if real in self.resolved:
+            return self.resolved[real]
+        ident = _identity(real)
+        return self.ids.get(ident) if ident is not None else None
+
+    def inside(self, folder: Path) -> Path | None:
+        """A path of these under ``folder``, if any."""
+        real = folder.resolve()
+        return next((path for resolved, path in self.resolved.items() if real in resolved.parents), None)
 
 
 def check_outputs(outputs: Iterable[Output], inputs: Iterable[Path], secrets: dict[str, Path] | None = None) -> None:
@@ -44,27 +61,28 @@ def check_outputs(outputs: Iterable[Output], inputs: Iterable[Path], secrets: di
 
     ``inputs``: every input file the run will read, and the folders given as INPUT;
     ``secrets``: files that must never be written or published, by how the user named them.
+    Each input is resolved once, however many outputs there are.
     """
     outputs = list(outputs)
-    inputs = list(inputs)
+    read = _Paths(inputs)
     for number, out in enumerate(outputs):
-        for path in inputs:
-            if _same(out.path, path):
-                raise Refused(f"{out.what} {out.path} is the input {path}: it would be written over")
-            if out.folder and _inside(path, out.path):
-                raise Refused(
-                    f"{out.what} {out.path} holds the input {path}: its files could replace it; write to a"
-                    " folder that holds no input"
-                )
+        if (path := read.same(out.path)) is not None:
+            raise Refused(f"{out.what} {out.path} is the input {path}: it would be written over")
+        if out.folder and (path := read.inside(out.path)) is not None:
+            raise Refused(
+                f"{out.what} {out.path} holds the input {path}: its files could replace it; write to a"
+                " folder that holds no input"
+            )
         for other in outputs[number + 1 :]:
-            if _same(out.path, other.path):
+            if _Paths([other.path]).same(out.path) is not None:
                 raise Refused(f"{out.what} and {other.what} are the same path {out.path}")
             for outer, inner in ((out, other), (other, out)):
-                if outer.folder and _inside(inner.path, outer.path):
+                if outer.folder and _Paths([inner.path]).inside(outer.path) is not None:
                     raise Refused(
                         f"{inner.what} {inner.path} is inside {outer.what} {outer.path}: it would be published"
                         f" with it (or replaced by one of its files); keep it apart"
                     )
         for what, secret in (secrets or {}).items():
-            if _same(out.path, secret) or (out.folder and _inside(secret, out.path)):
+            kept = _Paths([secret])
+            if kept.same(out.path) is not None or (out.folder and kept.inside(out.path) is not None):
                 raise Refused(f"{out.what} {out.path} would write over or publish {what} {secret}")

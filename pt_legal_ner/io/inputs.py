@@ -30,12 +30,12 @@ from pt_legal_ner.io.listing import (  # noqa: F401  (the names callers import f
     is_uri,
     kind_of,
     list_entries,
-    local_uri_path,
     open_binary,
     readable,
 )
 from pt_legal_ner.io.ocr import DEFAULT_OCR, Ocr
 from pt_legal_ner.io.parquet import parquet_rows, read_parquet_rows
+from pt_legal_ner.io.parts import local_path
 
 # documents per part: a Ray task's unit of work, of retry and of output; ~6 min of one
 # thread for 100 LeNER-Br-sized decisions (3,800 words each)
@@ -251,8 +251,7 @@ def open_inputs(
     if "-" in inputs:
         raise ValueError("stdin (-) cannot be combined with other inputs")
     whole = plan(inputs, DEFAULT_PART_SIZE, glob, skip, limits)
-    files = [Path(e.location) for e in whole.entries if not is_uri(e.location)]
-    files += [path for e in whole.entries if (path := local_uri_path(e.location)) is not None]
+    files = [path for e in whole.entries if (path := local_path(e.location)) is not None]
     return Inputs(whole.total, read_plan(whole, limits, ocr), whole.skipped, files)
 
 

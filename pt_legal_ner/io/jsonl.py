@@ -13,7 +13,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,11 +50,16 @@ def append_whole(fd: int, data: bytes, durable: bool = False) -> None:
         raise
 
 
-def read_done_ids(path: Path, kind: str = "annotation", required: Iterable[str] = ()) -> set[str | int]:
+def read_done_ids(
+    path: Path,
+    kind: str = "annotation",
+    required: Iterable[str] = (),
+    each: Callable[[dict[str, Any]], Any] | None = None,
+) -> set[str | int]:
     """Ids of the complete lines of an earlier run; an incomplete last line is cut off.
 
     Raises ValueError naming the line if the file holds something other than ``kind`` records
-    (each with an ``id`` and the keys in ``required``).
+    (each with an ``id`` and the keys in ``required``). ``each`` sees every record read.
     """
     done: set[str | int] = set()
     if not path.exists():
@@ -73,6 +78,8 @@ def read_done_ids(path: Path, kind: str = "annotation", required: Iterable[str] 
                 missing = [key for key in required if key not in record]
                 if missing:
                     raise KeyError(f"no {', '.join(map(repr, missing))}: another command's output?")
+                if each is not None:
+                    each(record)
             except (ValueError, KeyError, TypeError) as err:
                 raise ValueError(
                     f"{path} line {number} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind} record ({err});"
@@ -94,14 +101,20 @@ def lock_exclusively(fd: int, path: Path) -> None:
 class JsonlAppender:
     """Append-only JSONL output: one write() per record, a failed write is rolled back."""
 
-    def __init__(self, path: Path, kind: str = "annotation", required: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        path: Path,
+        kind: str = "annotation",
+        required: Iterable[str] = (),
+        each: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         created = not path.exists()
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         lock_exclusively(self.fd, path)  # before reading: another run may be appending
         try:
-            self.done = read_done_ids(path, kind, required)
+            self.done = read_done_ids(path, kind, required, each)
         except BaseException:
             os.close(self.fd)
             raise

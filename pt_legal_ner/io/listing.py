@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from pt_legal_ner.io.parquet import PYARROW_HINT
-
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+PYARROW_HINT = "pip install pyarrow (Ray installs it: pip install 'ray[data]>=2.60')"
 # every file under a folder INPUT (hidden ones aside)
 ALL_FILES = "**/*"
 
@@ -162,7 +161,3 @@ def _uri_entries(uri: str, glob: str) -> list[Entry]:
         if glob in (ALL_FILES, "*") or fnmatch.fnmatch(rel, glob):
             found.append(Entry(kind_of(rel), prefix + rel, rel))
     return sorted(found, key=lambda e: e.name)
-
-
-def local_uri_path(location: str) -> Path | None:
-    return Path(location[len("file://") :]) if location.startswith("file://") else None

@@ -6,9 +6,9 @@ from typing import IO
 
 from pt_legal_ner.io.documents import Document
 from pt_legal_ner.io.limits import LimitExceeded, Limits
+from pt_legal_ner.io.listing import PYARROW_HINT, readable
 
 TEXT_COLUMN = "text"
-PYARROW_HINT = "pip install pyarrow (Ray installs it: pip install 'ray[data]>=2.60')"
 
 
 def parquet_rows(location: str, open_binary: Callable[[str], IO[bytes]]) -> int:
@@ -41,7 +41,7 @@ def read_parquet_rows(
     ``limits.max_bytes`` is an error record before any Python object is made of it. Any failure
     of one row is that row's error record."""
     parquet = _parquet_module(location)
-    shown = location.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    shown = readable(location)
     numbers = range(start + 1, start + count + 1)
     with open_binary(location) as f:
         parquet_file = parquet.ParquetFile(f)
