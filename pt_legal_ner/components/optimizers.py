@@ -5,9 +5,18 @@ softmax head wants ~1e-3 while a pretrained encoder is damaged by more than ~1e-
 one shared rate either the head learns too slowly or the encoder forgets (the stock
 spaCy transformer recipe's slow start). Parameters of PyTorch shims are keyed by their
 dotted module path (``encoder.layer.0.attention...``), thinc's own by a bare name (``W``).
+
+With ``torch_kernels`` the encoder's parameters (33M, 18M of them the embedding table) are
+updated in place by torch's fused AdamW kernel instead of thinc's one-thread loop: the same
+Adam (per-parameter gradient clipping, decoupled weight decay), several times faster
+(metrics/benchmark_train_step.txt). It keeps no running average of those parameters: thinc's
+PyTorchShim.use_params only reads averages keyed ``pytorch_<id>_<name>`` while the optimizer
+keys them ``(id, name)``, so the encoder's averages were computed and never applied.
 """
 
 from __future__ import annotations
+
+import math
 
 from thinc.api import Optimizer, registry
 from thinc.optimizers import FloatOrSeq
@@ -19,14 +28,53 @@ def is_torch_parameter(key: tuple[int, str]) -> bool:
 
 
 class PartwiseAdam(Optimizer):
-    def __init__(self, learn_rate, *, encoder_lr_ratio: float, **kwargs) -> None:
+    def __init__(self, learn_rate, *, encoder_lr_ratio: float, torch_kernels: bool = False, **kwargs) -> None:
         super().__init__(learn_rate, **kwargs)
         self.encoder_lr_ratio = encoder_lr_ratio
+        self.torch_kernels = torch_kernels
 
     def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
-        if is_torch_parameter(key):
-            lr_scale *= self.encoder_lr_ratio
+        if not is_torch_parameter(key):
+            return super().__call__(key, weights, gradient, lr_scale=lr_scale)
+        lr_scale *= self.encoder_lr_ratio
+        if self.torch_kernels and type(weights).__module__ == "numpy" and len(gradient):
+            return self._torch_adam(key, weights, gradient, lr_scale)
         return super().__call__(key, weights, gradient, lr_scale=lr_scale)
+
+    def _torch_adam(self, key, weights, gradient, lr_scale: float):
+        """thinc's ``__call__`` and ``_adam`` for one parameter, in place, by torch's fused AdamW kernel."""
+        import numpy
+        import torch
+
+        self.nr_update[key] += 1
+        step = self.nr_update[key]
+        w, g = torch.from_numpy(weights), torch.from_numpy(gradient)
+        if self.L2 != 0 and not self.L2_is_weight_decay:
+            g.add_(w, alpha=self.L2)
+        if self.grad_clip:
+            norm = float(torch.linalg.vector_norm(g))
+            if norm >= self.grad_clip:
+                g.mul_(self.grad_clip / norm)
+        # 1-D numpy moments, as thinc keeps them: checkpoints save and restore them unchanged
+        for table in (self.mom1, self.mom2):
+            if key not in table:
+                table[key] = numpy.zeros(weights.size, dtype="float32")
+        m = torch.from_numpy(self.mom1[key]).view(w.shape)
+        v = torch.from_numpy(self.mom2[key]).view(w.shape)
+        # torch divides sqrt(v) by sqrt(1 - b2^t) before adding eps, thinc does not: eps scaled to match.
+        # torch decays the weights before the step, thinc after it (a difference of order lr^2 * L2).
+        torch._fused_adamw_(
+            [w], [g], [m], [v], [], [torch.tensor(float(step))],
+            lr=self.learn_rate * lr_scale,
+            beta1=self.b1,
+            beta2=self.b2,
+            weight_decay=self.L2 if self.L2_is_weight_decay else 0.0,
+            eps=self.eps / math.sqrt(1.0 - self.b2**step),
+            amsgrad=False,
+            maximize=False,
+        )  # fmt: skip
+        g.zero_()
+        return weights, gradient
 
 
 @registry.optimizers("pt_legal_ner.PartwiseAdam.v1")
@@ -41,11 +89,14 @@ def partwise_adam(
     grad_clip: float = 1.0,
     L2_is_weight_decay: bool = True,
     use_averages: bool = True,
+    torch_kernels: bool = False,
 ) -> Optimizer:
-    """Adam with ``learn_rate`` for the heads and ``learn_rate * encoder_lr_ratio`` for the encoder."""
+    """Adam with ``learn_rate`` for the heads and ``learn_rate * encoder_lr_ratio`` for the encoder;
+    ``torch_kernels``: the encoder's parameters updated by torch in place (same Adam, faster)."""
     return PartwiseAdam(
         learn_rate,
         encoder_lr_ratio=encoder_lr_ratio,
+        torch_kernels=torch_kernels,
         L2=L2,
         beta1=beta1,
         beta2=beta2,

@@ -14,6 +14,7 @@ The int8 graph that ``OnnxInt8Encoder`` runs is stored in the same node (attribu
 ``int8_graph``), so it travels in the pipeline's ``transformer/model`` file and in the wheel.
 """
 
+import contextlib
 import warnings
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from transformers.modeling_outputs import BaseModelOutput
 
-from pt_legal_ner.components.encoder_runtime import OnnxInt8Encoder, TorchEncoder
+from pt_legal_ner.components.encoder_runtime import BF16_CPU_FLAGS, OnnxInt8Encoder, TorchEncoder, cpu_flags
 from pt_legal_ner.components.windows import UnitWindows
 
 INT8_GRAPH = "int8_graph"
@@ -34,6 +35,18 @@ INT8_GRAPH = "int8_graph"
 # what one more encoder call costs, in padded pieces (torch's per-call overhead over 12 layers is a
 # few ms, about as long as a few dozen pieces take on a 2-core CPU)
 CALL_COST_PIECES = 32
+# the training precision: "auto" is bf16 autocast where the CPU multiplies bf16 natively, else fp32
+TRAIN_PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def training_precision(setting: str, flags: frozenset[str] | None = None) -> str:
+    """``bf16`` or ``fp32``: what ``train_precision = setting`` trains in on a CPU with ``flags``."""
+    if setting not in TRAIN_PRECISIONS:
+        raise ValueError(f"train_precision must be one of {TRAIN_PRECISIONS}, not {setting!r}")
+    if setting != "auto":
+        return setting
+    flags = cpu_flags() if flags is None else flags
+    return "bf16" if any(flag in flags for flag in BF16_CPU_FLAGS) else "fp32"
 
 
 @registry.architectures("pt_legal_ner.TransformerModel.v1")
@@ -49,6 +62,7 @@ def make_transformer_model(
     call_cost_pieces: int = CALL_COST_PIECES,
     train_buckets: bool = True,
     batch_invariant: bool = False,
+    train_precision: str = "fp32",
 ) -> TransformerModel:
     """``spacy-transformers.TransformerModel.v3`` that skips padding on the CPU: inference runs
     ``cpu_encoder``, training (with ``train_buckets``) the torch model, on buckets of windows.
@@ -59,7 +73,10 @@ def make_transformer_model(
     reproduce a v3 run exactly. ``batch_invariant``: at inference ``cpu_encoder.encode`` gives each
     window hidden states that cannot depend on the windows it shares a batch with, nor on the
     thread count (int8's activation scales are computed over the whole call; kernels block and
-    split their sums by call size and threads); off, windows run in buckets."""
+    split their sums by call size and threads); off, windows run in buckets. ``train_precision``:
+    ``bf16`` trains the buckets under torch's bf16 autocast (matrix products in bf16, weights,
+    gradients' sums, layer norms and the optimizer in fp32), ``fp32`` without it, ``auto`` bf16
+    where the CPU has one of ``BF16_CPU_FLAGS``; the padded path and GPUs ignore it."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     if isinstance(get_spans, UnitWindows):
         get_spans.bind(model)  # its tokenizer tells which windows give more pieces than the encoder takes
@@ -71,7 +88,12 @@ def make_transformer_model(
             **hf_node.attrs,
             # not msgpack-able, so not saved: the config decides these at every load
             "cpu": CpuInference(
-                cpu_encoder or TorchEncoder(), max_batch_pieces, call_cost_pieces, train_buckets, batch_invariant
+                cpu_encoder or TorchEncoder(),
+                max_batch_pieces,
+                call_cost_pieces,
+                train_buckets,
+                batch_invariant,
+                training_precision(train_precision),
             ),
             INT8_GRAPH: b"",
         },
@@ -91,12 +113,14 @@ class CpuInference:
         call_cost_pieces: int,
         train_buckets: bool = True,
         batch_invariant: bool = False,
+        train_precision: str = "fp32",
     ) -> None:
         self.encoder = encoder
         self.max_batch_pieces = max_batch_pieces
         self.call_cost_pieces = call_cost_pieces
         self.train_buckets = train_buckets
         self.batch_invariant = batch_invariant
+        self.train_precision = train_precision
         self.fallback: TorchEncoder | None = None
         self.chosen: tuple[bytes, OnnxInt8Encoder | TorchEncoder] | None = None
 
@@ -185,13 +209,16 @@ def train_forward(model: Model, wordpieces: WordpieceBatch, groups: list[np.ndar
         inputs["token_type_ids"] = wordpieces.token_type_ids
     hidden = None
     parts = []
+    bf16 = model.attrs["cpu"].train_precision == "bf16"
     for rows in groups:
         width = int(lengths[rows].max())
         bucket = {key: torch.from_numpy(np.ascontiguousarray(value[rows, :width])) for key, value in inputs.items()}
-        output, backprop_bucket = shim(ArgsKwargs(args=(), kwargs=bucket), is_train=True)
+        # autograd records each op's dtype: the backward pass needs no autocast of its own
+        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+            output, backprop_bucket = shim(ArgsKwargs(args=(), kwargs=bucket), is_train=True)
         states = output.last_hidden_state
         if hidden is None:
-            hidden = states.new_zeros((*wordpieces.input_ids.shape, states.shape[-1]))
+            hidden = states.new_zeros((*wordpieces.input_ids.shape, states.shape[-1]), dtype=torch.float32)
         index = torch.from_numpy(rows)
         hidden[index, :width] = states.detach()
         parts.append((index, width, states, backprop_bucket))
@@ -199,7 +226,8 @@ def train_forward(model: Model, wordpieces: WordpieceBatch, groups: list[np.ndar
     def backprop(d_output) -> list:
         d_hidden = next(iter(d_output.values()))  # spacy-transformers names it output_0
         for index, width, states, backprop_bucket in parts:
-            backprop_bucket(ArgsKwargs(args=(states,), kwargs={"grad_tensors": (d_hidden[index, :width],)}))
+            grad = d_hidden[index, :width].to(states.dtype)
+            backprop_bucket(ArgsKwargs(args=(states,), kwargs={"grad_tensors": (grad,)}))
         return []  # the inputs are token ids: nothing to pass back
 
     return BaseModelOutput(last_hidden_state=hidden), backprop

@@ -19,6 +19,13 @@ import typer
 from scripts.provenance import git_commit, hardware
 
 
+def bf16_flags() -> list[str]:
+    """The CPU's bf16 and int8 matrix flags: what decides its training and inference paths."""
+    from pt_legal_ner.components.encoder_runtime import BF16_CPU_FLAGS, INT8_CPU_FLAGS, cpu_flags
+
+    return sorted(cpu_flags() & {*BF16_CPU_FLAGS, *INT8_CPU_FLAGS})
+
+
 def fingerprint(config_path: Path, overrides: dict) -> str:
     """What makes two runs the same run: the parsed config with every override but the log path.
 
@@ -39,6 +46,9 @@ def main(
     max_steps: int = typer.Option(0, help="0 = the config's full training"),
     seed: int = typer.Option(0),
     gpu_id: int = typer.Option(-1),
+    precision: str = typer.Option(
+        "auto", help="CPU training precision: bf16, fp32, or auto (bf16 where the CPU has amx_bf16 or avx512_bf16)"
+    ),
     checkpoint_every: int = typer.Option(50, help="Save a resumable checkpoint every N steps (0 = only on SIGTERM)"),
     fresh: bool = typer.Option(False, "--fresh", help="Discard a checkpoint left by an interrupted run"),
 ) -> None:
@@ -48,7 +58,11 @@ def main(
     from spacy.training.initialize import init_nlp
 
     import pt_legal_ner  # noqa: F401  (registers the components and the optimizer)
+    from pt_legal_ner.components.transformer_model import TRAIN_PRECISIONS, training_precision
     from scripts.training import checkpoint, train_loop
+
+    if precision not in TRAIN_PRECISIONS:
+        raise typer.BadParameter(f"must be one of {', '.join(TRAIN_PRECISIONS)}", param_hint="--precision")
 
     partial = output_dir.with_name(output_dir.name + ".partial")
     log_path = partial / "train_log.jsonl"
@@ -57,6 +71,8 @@ def main(
         "paths.log": str(log_path),
         "training.max_steps": max_steps,
         "system.seed": seed,
+        # resolved here, so that a checkpoint cannot be resumed in the other precision (its fingerprint)
+        "components.transformer.model.train_precision": training_precision(precision),
         # any other config setting, spaCy-style: --training.max_epochs 6
         **parse_config_overrides(ctx.args),
     }
@@ -103,6 +119,8 @@ def main(
             "command": " ".join([Path(sys.executable).name, "-m", "scripts.training.train", *sys.argv[1:]]),
             "wall_time_s": round(loop["seconds"], 1),
             "hardware": hardware(gpu_id),
+            "train_precision": "gpu" if gpu_id >= 0 else overrides["components.transformer.model.train_precision"],
+            "cpu_flags": bf16_flags(),
             "git_commit": commit,
         }
         if resume is not None:
