@@ -237,7 +237,9 @@ def test_training_without_buckets_is_spacy_transformers_path_exactly(pipelines):
     assert losses[0] == losses[1]
 
 
-def one_update(encoder_dir, texts: list[str], architecture: str) -> tuple[dict, dict, list[tuple[int, int]]]:
+def one_update(
+    encoder_dir, texts: list[str], architecture: str, precision: str = "fp32"
+) -> tuple[dict, dict, list[tuple[int, int]]]:
     """The losses, the encoder's gradients and the shapes it was called with, for one update of a
     fresh pipeline (the same seed, so the same weights) without dropout in the encoder."""
     config = Config().from_str(PIPELINE_CONFIG % encoder_dir)
@@ -246,6 +248,7 @@ def one_update(encoder_dir, texts: list[str], architecture: str) -> tuple[dict, 
     model["transformer_config"] = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     if architecture == "pt_legal_ner.TransformerModel.v1":
         model["call_cost_pieces"] = 0  # a bucket for each length
+        model["train_precision"] = precision
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
     examples += [Example.from_dict(nlp.make_doc(text), {"entities": []}) for text in texts]
@@ -276,6 +279,37 @@ def test_training_in_buckets_gives_the_losses_and_gradients_of_the_padded_batch(
     for name, grad in grads.items():
         torch.testing.assert_close(grad, padded_grads[name], rtol=1e-4, atol=1e-3, msg=name)
     assert padded_grads["embeddings.word_embeddings.weight"].abs().sum() > 0
+
+
+def test_bf16_training_takes_the_fp32_gradients_at_bf16_precision(encoder_dir, texts):
+    fp32_losses, fp32_grads, _ = one_update(encoder_dir, texts[:6], "pt_legal_ner.TransformerModel.v1")
+    losses, grads, _ = one_update(encoder_dir, texts[:6], "pt_legal_ner.TransformerModel.v1", "bf16")
+    assert grads.keys() == fp32_grads.keys()
+    assert all(grad.dtype == torch.float32 for grad in grads.values())  # fp32 master weights and gradients
+    assert losses == pytest.approx(fp32_losses, rel=0.02) and losses != fp32_losses  # autocast did run
+    for name, grad in grads.items():
+        reference = fp32_grads[name].flatten()
+        if reference.norm() > 1e-6:
+            cosine = torch.nn.functional.cosine_similarity(grad.flatten(), reference, dim=0)
+            assert cosine > 0.98, name
+
+
+@pytest.mark.parametrize(
+    ("setting", "flags", "expected"),
+    [
+        ("auto", {"avx512f", "amx_bf16"}, "bf16"),
+        ("auto", {"avx512_bf16"}, "bf16"),
+        ("auto", {"avx2", "avx512_vnni"}, "fp32"),
+        ("fp32", {"amx_bf16"}, "fp32"),
+        ("bf16", {"avx2"}, "bf16"),
+    ],
+)
+def test_training_precision_is_bf16_where_the_cpu_has_it_unless_set(setting, flags, expected):
+    from pt_legal_ner.components.transformer_model import training_precision
+
+    assert training_precision(setting, frozenset(flags)) == expected
+    with pytest.raises(ValueError, match="train_precision must be one of"):
+        training_precision("fp16", frozenset(flags))
 
 
 def windows(doc) -> np.ndarray:

@@ -30,8 +30,12 @@ def cpu_paths(scores: dict) -> dict:
     fp32 = scores | {"ents_f": 0.8747}
     by_path = {"bf16": scores | {"ents_f": 0.8740}, "int8": scores | {"ents_f": 0.8731}, "fp32": fp32}
     dev = {path: {"ents_f": f} for path, f in (("bf16", 0.8480), ("int8", 0.8500), ("fp32", 0.8481))}
+    wrapped = {path: {"ents_f": f} for path, f in (("bf16", 0.8731), ("int8", 0.8740), ("fp32", 0.8747))}
     auto = {"bf16": "CPUs with bf16", "int8": "CPUs with VNNI", "fp32": "other CPUs"}
-    return {"auto": auto, "here": "bf16", "hardware": "CPU Bench, 2 cores", "test": by_path, "dev": dev}
+    return {
+        "auto": auto, "here": "bf16", "hardware": "CPU Bench, 2 cores", "test": by_path, "dev": dev,
+        "test_wrapped": wrapped,
+    }  # fmt: skip
 
 
 def test_card_carries_labels_scores_training_speed_and_limits(scores):
@@ -44,11 +48,15 @@ def test_card_carries_labels_scores_training_speed_and_limits(scores):
         assert f"| {label} | {definition} |" in notes
     assert f"![Per-label F1 on test and the training curve]({PLOT_NAME})" in notes
     assert "5,776 s (1.6 h)" in notes and "CPU Test, 2 cores" in notes and "an encoder" in notes
+    assert "- precision: fp32 (" in notes  # a run.json from before issue 38 trained in fp32
+    bf16_run = card_notes(card_fields(scores, RUN | {"train_precision": "bf16", "cpu_flags": ["avx512_bf16"]},
+                                      LLM_SKIPPED, "an encoder", cpu_paths(scores)), scores)  # fmt: skip
+    assert "- precision: bf16 (" in bf16_run and "flags: avx512_bf16)" in bf16_run
     assert f"{scores['speed']:,.0f} words/s" in notes and "CPU Bench, 2 cores" in notes
     # the table is the fp32 model's; each CPU kind's path has its own row, with its deltas
-    assert "| CPUs with bf16 | bf16 | 87.40 (-0.07) | 84.80 (-0.01) |" in notes
-    assert "| CPUs with VNNI | int8 | 87.31 (-0.16) | 85.00 (+0.19) |" in notes
-    assert "| other CPUs | fp32 | 87.47 (+0.00) | 84.81 (+0.00) |" in notes
+    assert "| CPUs with bf16 | bf16 | 87.40 (-0.07) | 84.80 (-0.01) | 87.31 (-0.09) |" in notes
+    assert "| CPUs with VNNI | int8 | 87.31 (-0.16) | 85.00 (+0.19) | 87.40 (+0.09) |" in notes
+    assert "| other CPUs | fp32 | 87.47 (+0.00) | 84.81 (+0.00) | 87.47 (+0.00) |" in notes
     assert [row["path"] for row in meta["cpu_paths"]] == ["bf16", "int8", "fp32"]
     assert meta["cpu_paths"][0]["test_delta"] == -0.07 and "bf16 (what `auto` picks there)" in notes
     worst = min(scores["ents_per_type"], key=lambda label: scores["ents_per_type"][label]["f"])

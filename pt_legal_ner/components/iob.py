@@ -103,12 +103,23 @@ def viterbi(probs: np.ndarray, tags: Sequence[str]) -> np.ndarray:
     return path
 
 
-def decode(probs: np.ndarray, tags: Sequence[str]) -> tuple[list[tuple[int, int, str, float]], np.ndarray]:
+def decode(
+    probs: np.ndarray, tags: Sequence[str], skip: np.ndarray | None = None
+) -> tuple[list[tuple[int, int, str, float]], np.ndarray]:
     """Entity spans with confidences, and each token's confidence, from tag probabilities.
 
     A token's confidence is the probability of its decoded tag; an entity's is the lowest
-    of its tokens' (one doubtful token makes the whole span doubtful).
+    of its tokens' (one doubtful token makes the whole span doubtful). Tokens where ``skip``
+    is true (whitespace: a line break where the text had a space) are left out of the
+    decoding, as if they were not there: an entity spans them when the tokens on both sides
+    belong to it, never starts or ends on one, and their confidence is 1.
     """
+    if skip is not None and skip.any():
+        kept = np.flatnonzero(~skip)
+        spans, kept_conf = decode(probs[kept], tags)
+        token_conf = np.ones(len(probs), dtype=probs.dtype)
+        token_conf[kept] = kept_conf
+        return [(int(kept[s]), int(kept[e - 1]) + 1, label, conf) for s, e, label, conf in spans], token_conf
     path = viterbi(probs, tags)
     token_conf = probs[np.arange(len(path)), path] if len(path) else np.zeros(0)
     spans = iob_to_spans([tags[i] for i in path])

@@ -53,14 +53,16 @@ STATE_CODE = re.compile(r"[A-Z]{2}")
 
 
 def with_state_code(ent: Span) -> Span:
-    """``ent`` extended over a following "( UF )"; a span cut after its "(" is completed."""
+    """``ent`` extended over a following "( UF )"; a span cut after its "(" is completed.
+    Line breaks between the parts do not count (a PDF's lines may wrap anywhere)."""
     doc, end = ent.doc, ent.end
     if doc[end - 1].text == "(" and end - 1 > ent.start:
         end -= 1
-    words = [t.text for t in doc[end : end + 3]]
+    following = [t for t in doc[end : end + 6] if not t.is_space][:3]
+    words = [t.text for t in following]
     if len(words) < 3 or words[0] != "(" or not STATE_CODE.fullmatch(words[1]) or words[2] != ")":
         return ent
-    return resized(ent, ent.start, end + 3)
+    return resized(ent, ent.start, following[2].i + 1)
 
 
 class LegalRules:
@@ -79,7 +81,9 @@ class LegalRules:
     def __call__(self, doc: Doc) -> Doc:
         ents: list[Span] = []
         for ent in doc.ents:
-            if any(p.fullmatch(ent.text) for p in self.never.get(ent.label_, ())):
+            # whitespace runs read as one space: a line break where the text had a space changes nothing
+            text = " ".join(ent.text.split())
+            if any(p.fullmatch(text) for p in self.never.get(ent.label_, ())):
                 continue
             if ent.label_ in self.absorb_state_code:
                 ent = with_state_code(ent)

@@ -78,10 +78,11 @@ def make_legal_ner(
 
 
 def gold_tags(example: Example) -> list[str | None]:
-    """The reference entities as IOB2 tags on the predicted tokens (None where unknown)."""
+    """The reference entities as IOB2 tags on the predicted tokens (None where unknown, and on
+    whitespace tokens: they have no word piece, so no vector to learn from, and decoding skips them)."""
     tags: list[str | None] = []
-    for biluo in example.get_aligned_ner():
-        if biluo in (None, "", "-"):
+    for token, biluo in zip(example.predicted, example.get_aligned_ner(), strict=True):
+        if biluo in (None, "", "-") or token.is_space:
             tags.append(None)
         elif biluo == OUTSIDE:
             tags.append(OUTSIDE)
@@ -184,8 +185,10 @@ class TaggingNER(TrainablePipe):
                 probs = probs * weights
                 probs /= probs.sum(axis=1, keepdims=True)
             # Viterbi over the whole doc: a rule-based sentence splitter would cut
-            # "art. 5º da Lei" in two, so sentence boundaries are not imposed here
-            spans, token_conf = decode(probs, tags)
+            # "art. 5º da Lei" in two, so sentence boundaries are not imposed here. Whitespace
+            # tokens (a PDF's or OCR's line breaks) are skipped: entities do not depend on where lines wrap
+            spaces = np.fromiter((token.is_space for token in doc), dtype=bool, count=len(doc))
+            spans, token_conf = decode(probs, tags, spaces)
             ents = [(Span(doc, start, end, label=label), conf) for start, end, label, conf in spans]
             doc.ents = [ent for ent, _ in ents]
             for ent, confidence in ents:

@@ -1,20 +1,23 @@
-"""CPU time of a real training step of the default config: padded windows, buckets, and buckets
-without attention dropout, side by side.
+"""CPU time of a real training step of the default config, variant by variant, side by side.
 
     python -m scripts.benchmarks.benchmark_train_step configs/legal_ner_trf.cfg corpus/train.spacy \
         --encoder assets/encoders/e5-small-enpt --output metrics/benchmark_train_step.txt
 
-Each variant is the config's pipeline with one override, initialized with the same seed, and
+Each variant is the config's pipeline with overrides, initialized with the same seed, and
 trained with the config's optimizer (``nlp.update``, dropout 0.1) on the same LeNER-Br batches
-(the config's batcher over the shuffled training split):
-- ``padded``: ``train_buckets = false``, spacy-transformers' path: a batch's windows padded to the
-  longest;
-- ``buckets``: the default, windows in buckets of similar length;
-- ``buckets, no attention dropout``: BERT's attention dropout keeps torch's CPU attention on its
-  unfused path; without it the fused kernel runs. It is another recipe, not adopted.
+(the config's batcher over the shuffled training split). The first is the fp32 step of the
+recipe before issue 38 (windows in buckets, thinc's Adam, attention dropout 0.1); each next one
+changes one thing, up to the default on a CPU with bf16 (``train_precision = "auto"``):
+- ``torch Adam``: the encoder's parameters updated by torch's fused AdamW kernel
+  (``torch_kernels``) instead of thinc's one-thread loop;
+- ``no attention dropout``: torch's fused attention kernel runs only without it;
+- ``bf16``: the buckets under torch's bf16 autocast (fast where the CPU has amx_bf16 or
+  avx512_bf16, emulated and slow elsewhere).
 The variants run in alternating rounds, so a busy machine slows them alike; the figure is each
-one's best round, and its ratio against ``padded``. First it counts, over every batch of the
-split, the word pieces the encoder computes in each way against the real ones.
+one's best round, and its ratio against the first. A last round under cProfile splits the first
+and the last variant's step into the encoder's forward, its backward, the optimizer (every
+parameter) and the rest (the tagger, the listener, spaCy's loop). First it counts, over every
+batch of the split, the word pieces the encoder computes in buckets against the real ones.
 """
 
 from __future__ import annotations
@@ -49,13 +52,44 @@ def padded_pieces(nlp, batches: list[list]) -> tuple[int, int, int]:
     return real, padded, bucketed
 
 
-VARIANTS = {
-    "padded": {"components.transformer.model.train_buckets": False},
-    "buckets": {},
-    "buckets, no attention dropout": {
-        "components.transformer.model.transformer_config": {"attention_probs_dropout_prob": 0.0},
-    },
+BEFORE = {
+    "components.transformer.model.train_precision": "fp32",
+    "training.optimizer.torch_kernels": False,
+    "components.transformer.model.transformer_config": {"attention_probs_dropout_prob": 0.1},
 }
+VARIANTS = {
+    "fp32, thinc Adam (before)": BEFORE,
+    "fp32, torch Adam": {**BEFORE, "training.optimizer.torch_kernels": True},
+    "fp32, torch Adam, no attn dropout": {**BEFORE, "training.optimizer.torch_kernels": True,
+                                          "components.transformer.model.transformer_config": {}},
+    "bf16, torch Adam, no attn dropout": {"components.transformer.model.train_precision": "bf16"},
+}  # fmt: skip
+# (file ending, function) of what the profile splits out; the rest of the step is "other"
+PARTS = {
+    "encoder forward": ("transformer_model.py", "train_forward"),
+    "encoder backward": ("transformer_model.py", "backprop"),
+    "optimizer": ("thinc/model.py", "finish_update"),
+}
+
+
+def profile_split(nlp, optimizer, work: list) -> dict[str, float]:
+    """Seconds a step spends in each of ``PARTS`` and in the rest, under cProfile."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    for batch in work:
+        nlp.update(batch, sgd=optimizer, drop=0.1)
+    profiler.disable()
+    total = (time.perf_counter() - start) / len(work)
+    stats = pstats.Stats(profiler).stats
+    split = {
+        part: sum(row[3] for (path, _, name), row in stats.items() if path.endswith(end) and name == func) / len(work)
+        for part, (end, func) in PARTS.items()
+    }
+    return split | {"other": total - sum(split.values()), "step": total}
 
 
 def main(
@@ -90,7 +124,7 @@ def main(
         batcher = spacy.registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
         work = [[Example(nlp.make_doc(e.reference.text), e.reference) for e in b] for b in batcher(examples)]
         steps[name] = (nlp, optimizer, work[:batches])
-        if name == "buckets":
+        if len(steps) == 1:
             real, padded, bucketed = padded_pieces(nlp, work)
             lines.append(
                 f"{len(work)} batches, {real:,} word pieces: the encoder computes {padded / real:.2f}x as many"
@@ -103,13 +137,19 @@ def main(
             for batch in work:
                 nlp.update(batch, sgd=optimizer, drop=0.1)
             best[name] = min(best.get(name, float("inf")), (time.perf_counter() - start) / len(work))
-    words = sum(len(e.reference) for e in steps["padded"][2][0])
+    first, last = list(steps)[0], list(steps)[-1]
+    splits = {name: profile_split(*steps[name]) for name in (first, last)}
+    words = sum(len(e.reference) for e in steps[first][2][0])
     threads = torch.get_num_threads()
     lines.append(
         f"{batches} steps a round, best of {rounds} rounds (the first batch: {words} words), {threads} threads,"
         f" torch {torch.__version__}"
     )
-    lines += [f"{name:32s} {seconds:6.2f} s/step  {best['padded'] / seconds:.2f}x" for name, seconds in best.items()]
+    lines += [f"{name:36s} {seconds:6.2f} s/step  {best[first] / seconds:.2f}x" for name, seconds in best.items()]
+    lines.append("one round under cProfile, s/step: " + ", ".join(PARTS) + ", other")
+    for name, split in splits.items():
+        parts = "  ".join(f"{part} {seconds:.2f}" for part, seconds in split.items() if part != "step")
+        lines.append(f"{name:36s} {split['step']:6.2f}  {parts}")
     if output is not None:
         write_text_atomic(output, "\n".join(lines) + "\n")
     typer.echo("\n".join(lines))

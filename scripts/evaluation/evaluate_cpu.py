@@ -6,8 +6,10 @@ per CPU (``AUTO_PATHS``); the JSON says which on which CPU, for the model card.
 The int8 path is scored with ``needs = []``, so it runs on whatever CPU this is: its integer
 arithmetic does not depend on the CPU (the graph's 7-bit weights never saturate). bf16 runs
 anywhere too (emulated where the CPU lacks it, with the same rounding of inputs and weights).
-Writes a JSON (the package step's model card reads every path's scores from it, and the path
-``auto`` picks on this CPU) and a markdown table per label.
+Each path also scores the test texts wrapped into lines of 90 columns (``wrapped_text.wrap``: a
+space turned into a line break, as a PDF's text layer or OCR lays a paragraph out; the same
+offsets). Writes a JSON (the package step's model card reads every path's scores from it, and the
+path ``auto`` picks on this CPU) and a markdown table per label.
 """
 
 import json
@@ -19,6 +21,7 @@ import typer
 from pt_legal_ner.components.encoder_runtime import AUTO_PATHS, auto_precision, cpu_flags
 from pt_legal_ner.io.atomic import write_text_atomic
 from scripts.evaluation.metrics_report import pct, produced_lines
+from scripts.evaluation.wrapped_text import WIDTH, wrapped_examples
 from scripts.provenance import run_facts
 
 # the transformer model's config override of each path (``auto`` picks one of them per CPU)
@@ -36,10 +39,11 @@ def load(pipeline: Path, path: str):
     return spacy.load(pipeline, exclude=["llm_fallback"], config=override)
 
 
-def score(nlp, corpus: Path, limit: int) -> dict:
+def score(nlp, corpus: Path, limit: int, wrapped: bool = False) -> dict:
     from spacy.training import Corpus
 
-    scores = nlp.evaluate(list(Corpus(corpus, limit=limit)(nlp)))
+    examples = list(Corpus(corpus, limit=limit)(nlp))
+    scores = nlp.evaluate(wrapped_examples(nlp, examples) if wrapped else examples)
     return {key: scores[key] for key in SCORE_KEYS}
 
 
@@ -69,7 +73,21 @@ def report(results: dict) -> str:
             cells = [f"{pct(by_path[p]['f'])} ({100 * (by_path[p]['f'] - b['f']):+.2f})" for p in paths]
             lines.append(f"| {label} | {pct(b['p'])} | {pct(b['r'])} | {pct(b['f'])} | " + " | ".join(cells) + " |")
         lines.append("")
+    everyone = [REFERENCE, *paths]
     lines += [
+        f"## test, wrapped at {WIDTH} columns",
+        "",
+        "The test texts with a space turned into a line break wherever a line would pass"
+        f" {WIDTH} characters (same offsets). Entity micro F1; Δ = wrapped − unwrapped.",
+        "",
+        "| path | unwrapped F | wrapped F (Δ) |",
+        "|---|---|---|",
+    ]
+    for path in everyone:
+        flat, wrapped = results["test"][path]["ents_f"], results["test_wrapped"][path]["ents_f"]
+        lines.append(f"| {path} | {pct(flat)} | {pct(wrapped)} ({100 * (wrapped - flat):+.2f}) |")
+    lines += [
+        "",
         *produced_lines(results),
         "- every path as packaged (batch-invariant); int8 ran with `needs = []` (on any CPU), bf16 wherever"
         " this is (emulated without avx512_bf16/amx_bf16: the same bf16 rounding of inputs and weights, sums"
@@ -89,11 +107,11 @@ def main(
 ) -> None:
     start = time.time()
     here = auto_precision(cpu_flags())[0]
-    results: dict = {"auto": AUTO_PATHS, "here": here, "paths": PATHS, "test": {}, "dev": {}}
+    results: dict = {"auto": AUTO_PATHS, "here": here, "paths": PATHS, "test": {}, "dev": {}, "test_wrapped": {}}
     for path in PATHS:
         nlp = load(pipeline, path)
-        for split, corpus in (("test", test), ("dev", dev)):
-            results[split][path] = score(nlp, corpus, limit)
+        for split, corpus, wrapped in (("test", test, False), ("dev", dev, False), ("test_wrapped", test, True)):
+            results[split][path] = score(nlp, corpus, limit, wrapped)
             typer.echo(f"{path} {split}: ents_f {100 * results[split][path]['ents_f']:.2f}")
     results |= {
         "limit": limit,
@@ -101,6 +119,9 @@ def main(
     }
     write_text_atomic(output_json, json.dumps(results, indent=2) + "\n")
     write_text_atomic(output_md, report(results))
+    for path in PATHS:
+        delta = 100 * (results["test_wrapped"][path]["ents_f"] - results["test"][path]["ents_f"])
+        typer.echo(f"test: {path} wrapped at {WIDTH} − unwrapped = {delta:+.2f} F1")
     for split in ("test", "dev"):
         for path in [p for p in PATHS if p != REFERENCE]:
             delta = 100 * (results[split][path]["ents_f"] - results[split][REFERENCE]["ents_f"])
