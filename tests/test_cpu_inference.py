@@ -288,10 +288,10 @@ def test_bf16_training_takes_the_fp32_gradients_at_bf16_precision(encoder_dir, t
     assert all(grad.dtype == torch.float32 for grad in grads.values())  # fp32 master weights and gradients
     assert losses == pytest.approx(fp32_losses, rel=0.02) and losses != fp32_losses  # autocast did run
     for name, grad in grads.items():
-        reference = fp32_grads[name].flatten()
-        if reference.norm() > 1e-6:
-            cosine = torch.nn.functional.cosine_similarity(grad.flatten(), reference, dim=0)
-            assert cosine > 0.98, name
+        if name.endswith("attention.self.key.bias"):
+            continue  # zero in exact arithmetic (softmax ignores what adds to every key): rounding noise
+        cosine = torch.nn.functional.cosine_similarity(grad.flatten(), fp32_grads[name].flatten(), dim=0)
+        assert cosine > 0.98, name
 
 
 @pytest.mark.parametrize(
