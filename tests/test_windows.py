@@ -9,7 +9,7 @@ from transformers import AutoTokenizer
 import pt_legal_ner  # noqa: F401
 from pt_legal_ner.components.windows import UnitWindows, unit_starts
 
-LINES = [f"Linha {n} do acórdão, relator o Ministro JOÃO DA SILVA, em Brasília" for n in range(60)]
+LINES = [f"Linha {n} do acórdão, relator o Ministro JOÃO DA SILVA, em Brasília." for n in range(60)]
 
 
 def nlp():
@@ -20,9 +20,10 @@ def windows(getter, doc) -> list[str]:
     return [span.text for span in getter([doc])[0]]
 
 
-def test_units_start_at_lines_and_at_sentences_not_after_abbreviations():
-    doc = nlp()("Conforme o art. 5º da Lei. Outro período\nlinha dois; Terceira: frase. e mais\n\nFim")
-    assert [doc[i].text for i in unit_starts(doc)] == ["Conforme", "Outro", "linha", "Terceira", "Fim"]
+def test_units_start_at_paragraphs_and_at_sentences_not_after_abbreviations_nor_line_breaks():
+    doc = nlp()("Conforme o art. 5º da Lei. Outro período\nlinha dois; Terceira: frase. e mais\n\nFim\n \nX")
+    # a single line break is the space a PDF's or OCR's wrap replaced: "linha" starts no unit
+    assert [doc[i].text for i in unit_starts(doc)] == ["Conforme", "Outro", "Terceira", "Fim", "X"]
     assert unit_starts(nlp()("")) == []
 
 
@@ -32,10 +33,11 @@ def test_windows_cover_every_token_within_the_size_and_start_at_units():
     spans = getter([doc])[0]
     covered = {i for span in spans for i in range(span.start, span.end)}
     assert covered == set(range(len(doc)))
-    assert all(len(span) <= 30 for span in spans)
+    assert all(sum(not token.is_space for token in span) <= 30 for span in spans)
     starts = set(unit_starts(doc))
-    # a group of 5 lines (about 70 tokens) is cut into strided windows from its own start
-    assert {spans[0].start, spans[3].start} <= starts and spans[1].start == 20
+    # a group of 5 lines (75 words) is cut into strided windows of words from its own start
+    words = [token.i for token in doc if not token.is_space]
+    assert {spans[0].start, spans[3].start} <= starts and spans[1].start == words[20]
     assert [len(span) for span in getter([nlp()("")])[0]] == [0]  # as strided spans give an empty doc
 
 
@@ -45,7 +47,7 @@ def test_a_change_inside_a_line_leaves_the_windows_that_do_not_hold_it():
     changed = [*LINES]
     before, after = "A C Ó R D Ã O\n" + "\n".join(LINES), "ACÓRDÃO\n" + "\n".join(changed)
     strided = registry.span_getters.get("spacy-transformers.strided_spans.v1")(window=64, stride=48)
-    units = registry.span_getters.get("pt_legal_ner.unit_windows.v1")(units=4, step=3, window=64, stride=48)
+    units = registry.span_getters.get("pt_legal_ner.unit_windows.v1")(units=4, step=3, window=72, stride=54)
     for getter, kept in ((strided, 0), (units, None)):
         old, new = windows(getter, nlp()(before)), windows(getter, nlp()(after))
         same = sum(text in old for text in new)
@@ -53,6 +55,24 @@ def test_a_change_inside_a_line_leaves_the_windows_that_do_not_hold_it():
             assert same == len(new) - 1 and len(new) == len(old)
         else:
             assert same == kept
+
+
+def test_where_a_paragraph_wraps_moves_no_window():
+    """The same words with line breaks where spaces were: the same windows, word for word."""
+    from scripts.evaluation.wrapped_text import wrap
+
+    getter = registry.span_getters.get("pt_legal_ner.unit_windows.v1")(units=3, step=2, window=40, stride=30)
+    text = " ".join(LINES[:30]) + "\n\n" + " ".join(LINES[30:])
+    flat, wrapped = nlp()(text), nlp()(wrap(text, 50))
+    assert len(wrapped) > len(flat)  # the line breaks are tokens of their own
+    for doc in (flat, wrapped):
+        assert len(getter([doc])[0]) > 10
+    spans = [[(span.start_char, span.end_char) for span in getter([doc])[0]] for doc in (flat, wrapped)]
+    ends = [[(start, end) for start, end in doc_spans] for doc_spans in spans]
+    assert [start for start, _ in ends[0]] == [start for start, _ in ends[1]]
+    assert [" ".join(s.text.split()) for s in getter([flat])[0]] == [
+        " ".join(s.text.split()) for s in getter([wrapped])[0]
+    ]
 
 
 def test_a_bound_getter_halves_windows_the_encoder_would_cut_off(encoder_dir):

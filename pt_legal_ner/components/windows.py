@@ -4,10 +4,11 @@ spacy-transformers' strided windows start every ``stride`` tokens from the docum
 token more or less anywhere moves every later window, and the entities after it are seen with other
 context. benchmark-ocr found it on OCRed pages: a letter-spaced heading ("A C Ó R D Ã O", read as
 "ACÓRDÃO") or a dropped "_____" changed entities a page further on, and 27 of the 38 entities lost
-on the dev pages were read exactly. ``unit_windows`` cuts a document into units (lines and
-sentences) and gives each window ``units`` of them, the next window starting ``step`` units on: a
-change inside a unit alters only the windows that hold it. A group of units longer than ``window``
-tokens is cut into strided windows from its own start.
+on the dev pages were read exactly. ``unit_windows`` cuts a document into units (sentences and
+paragraphs; a single line break counts as a space, issue 38) and gives each window ``units`` of
+them, the next window starting ``step`` units on: a change inside a unit alters only the windows
+that hold it. A group of units longer than ``window``
+words is cut into strided windows from its own start (whitespace tokens do not count).
 
 Bound to its model (``pt_legal_ner.TransformerModel.v1`` does it), the getter also halves a window
 whose text gives more pieces than the encoder takes, which spacy-transformers would otherwise cut
@@ -16,6 +17,7 @@ off, leaving the tokens past the cut without a vector.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from spacy.tokens import Doc, Span
@@ -26,11 +28,12 @@ SENTENCE_ENDS = frozenset({".", "!", "?", ";", ":"})
 
 
 def unit_starts(doc: Doc) -> list[int]:
-    """Token indices where units start: the first token, the token after a line break, the first
-    word after a sentence's end."""
+    """Token indices where units start: the first token, the first word after a blank line, the
+    first word after a sentence's end. A single line break is read as the space it replaced (a
+    PDF's or OCR's lines wrap inside sentences): where a paragraph's lines wrap moves no unit."""
     starts = [0]
     for token in doc[:-1]:
-        if token.is_space and "\n" in token.text:
+        if token.is_space and "\n" in token.text and _blank_line(token):
             starts.append(token.i + 1)
         elif token.text in SENTENCE_ENDS:
             following = token.i + 1
@@ -39,6 +42,16 @@ def unit_starts(doc: Doc) -> list[int]:
             if following < len(doc) and (doc[following].text[:1].isupper() or doc[following].text[:1].isdigit()):
                 starts.append(following)
     return sorted(set(starts)) if len(doc) else []
+
+
+def _blank_line(token) -> bool:
+    """Whether the whitespace ``token`` (with the whitespace tokens before it) holds an empty line."""
+    text = token.text
+    i = token.i - 1
+    while i >= 0 and token.doc[i].is_space:
+        text = token.doc[i].text + text
+        i -= 1
+    return text.count("\n") >= 2
 
 
 class UnitWindows:
@@ -67,22 +80,30 @@ class UnitWindows:
         if not starts:
             return [(0, 0)]  # an empty doc still gets its (empty) window, as strided spans give it
         bounds = [*starts, len(doc)]
+        words = [token.i for token in doc if not token.is_space]
         windows: list[tuple[int, int]] = []
         first = 0
         while True:
             last = min(first + self.units, len(starts))
-            windows += self.strided(bounds[first], bounds[last])
+            windows += self.strided(bounds[first], bounds[last], words)
             if last == len(starts):
                 return windows
             first += self.step
 
-    def strided(self, start: int, end: int) -> list[tuple[int, int]]:
+    def strided(self, start: int, end: int, words: list[int]) -> list[tuple[int, int]]:
+        """``start:end`` in windows of ``window`` words, ``stride`` words apart; whitespace tokens
+        (``words`` lists the others) do not count, so a line break where the text had a space
+        moves no cut."""
+        inside = words[bisect_left(words, start) : bisect_left(words, end)]
         windows = []
+        k = 0
         while True:
-            windows.append((start, min(start + self.window, end)))
-            if start + self.window >= end:
+            first = start if k == 0 else inside[k]
+            if k + self.window >= len(inside):
+                windows.append((first, end))
                 return windows
-            start += self.stride
+            windows.append((first, inside[k + self.window]))
+            k += self.stride
 
     @staticmethod
     def fitted(spans: list[Span], tokenizer) -> list[Span]:
@@ -108,7 +129,7 @@ class UnitWindows:
 
 @registry.span_getters("pt_legal_ner.unit_windows.v1")
 def configure_unit_windows(units: int = 20, step: int = 16, window: int = 256, stride: int = 192) -> UnitWindows:
-    """Windows of ``units`` lines or sentences, each starting ``step`` units after the last (the
-    last ``units - step`` units of a window are the first of the next); a group longer than
-    ``window`` tokens is cut into windows of ``window`` tokens, ``stride`` apart."""
+    """Windows of ``units`` sentences or paragraphs, each starting ``step`` units after the last
+    (the last ``units - step`` units of a window are the first of the next); a group longer than
+    ``window`` words is cut into windows of ``window`` words, ``stride`` apart."""
     return UnitWindows(units, step, window, stride)
