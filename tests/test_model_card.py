@@ -34,7 +34,7 @@ def cpu_paths(scores: dict) -> dict:
     auto = {"bf16": "CPUs with bf16", "int8": "CPUs with VNNI", "fp32": "other CPUs"}
     return {
         "auto": auto, "here": "bf16", "hardware": "CPU Bench, 2 cores", "test": by_path, "dev": dev,
-        "test_wrapped": wrapped,
+        "test_wrapped": wrapped, "test_unwrapped": by_path,
     }  # fmt: skip
 
 

@@ -2,7 +2,10 @@
 
 ``wrap`` turns the last space before every ``width``-th column into a line break: the same
 characters at the same offsets otherwise, so the gold entities keep their offsets. Scoring a
-corpus both ways says how much of the F1 depends on where lines wrap.
+corpus both ways says how much of the F1 depends on where lines wrap. Both ways the reference is
+tokenized by the pipeline, not as LeNER-Br's CoNLL files have it: spaCy's scorer maps a predicted
+entity onto the reference's tokens, which counts an entity cut inside a CoNLL token as found,
+so the two ways are only comparable on one tokenization.
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ def wrap(text: str, width: int = WIDTH) -> str:
     return "".join(chars)
 
 
-def wrapped_examples(nlp, examples: Iterable[Example], width: int = WIDTH) -> list[Example]:
-    """Each example's reference text wrapped at ``width``, tokenized by ``nlp``, with its entities
-    at the same character offsets."""
+def wrapped_examples(nlp, examples: Iterable[Example], width: int | None = WIDTH) -> list[Example]:
+    """Each example's reference text wrapped at ``width`` (None: as it is), tokenized by ``nlp``,
+    with its entities at the same character offsets."""
     wrapped = []
     for i, eg in enumerate(examples):
-        text = wrap(eg.reference.text, width)
+        text = eg.reference.text if width is None else wrap(eg.reference.text, width)
         reference = nlp.make_doc(text)
         ents = []
         for ent in eg.reference.ents:
