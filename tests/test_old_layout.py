@@ -1,5 +1,6 @@
 """A pipeline built and packaged by the flat layout (the code at d5b1ef7, before the subpackages)
-loads with today's code and gives the same entities on the example decision.
+loads with today's code and gives the same entities on the example decision, its lines joined
+(since issue 38 a line break is read as the space it replaced: decoding and windows differ there).
 
 The old code comes from this repository's history (git archive): it builds the packaged pipeline
 as its project did (a transformer + legal_ner + legal_rules model, `spacy assemble` of
@@ -66,7 +67,7 @@ def run(cmd: list[str], cwd: Path, env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def old_pipeline(tmp_path_factory, tiny_encoder) -> tuple[Path, dict]:
+def old_pipeline(tmp_path_factory, tiny_encoder) -> tuple[Path, Path, dict]:
     archive = subprocess.run(
         ["git", "archive", OLD_COMMIT, "pt_legal_ner", "configs", "scripts"], cwd=ROOT, capture_output=True
     )
@@ -87,15 +88,17 @@ def old_pipeline(tmp_path_factory, tiny_encoder) -> tuple[Path, dict]:
          "examples.json"], old, env)  # fmt: skip
     quantize = [sys.executable, "-m", "scripts.packaging.quantize_encoder", "fp32", "pipeline"]
     run([*quantize, "--config", "configs/cpu_inference.cfg", "--sample", "sample.spacy"], old, env)
-    entities = json.loads(run([sys.executable, "-c", ENTITIES, "pipeline", str(EXAMPLE)], old, env).splitlines()[-1])
-    return old / "pipeline", entities
+    flat = old / "example.txt"
+    flat.write_text(" ".join(EXAMPLE.read_text(encoding="utf-8").split()), encoding="utf-8")
+    entities = json.loads(run([sys.executable, "-c", ENTITIES, "pipeline", str(flat)], old, env).splitlines()[-1])
+    return old / "pipeline", flat, entities
 
 
 def test_a_pipeline_of_the_flat_layout_loads_with_todays_code_and_gives_the_same_entities(old_pipeline):
-    pipeline, expected = old_pipeline
+    pipeline, flat, expected = old_pipeline
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {"OLLAMA_HOST": f"127.0.0.1:{free_port()}", "HF_HUB_OFFLINE": "1"}
-    got = json.loads(run([sys.executable, "-c", ENTITIES, str(pipeline), str(EXAMPLE)], ROOT, env).splitlines()[-1])
+    got = json.loads(run([sys.executable, "-c", ENTITIES, str(pipeline), str(flat)], ROOT, env).splitlines()[-1])
     assert got["pipeline"] == ["transformer", "ner", "legal_rules", "legal_ids", "sentencizer", "llm_fallback"]
     assert len(expected["ents"]) > 5 and len(expected["ids"]) > 0
     assert got == expected
