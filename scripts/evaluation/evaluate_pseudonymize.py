@@ -3,7 +3,10 @@
 For each setting (PESSOA weight × name propagation), on each split:
 - leak rate: gold PESSOA tokens not wholly inside a masked span, over all gold PESSOA tokens;
 - over-masking: masked tokens that are neither gold PESSOA nor inside an identifier of
-  ``legal_ids``, over all masked tokens (and the count).
+  ``legal_ids``, over all masked tokens (and the count);
+- the leaked tokens themselves, counted by text ("partly masked" where a masked span covers some of
+  the token's characters): whether a leak is a name or the title and "e" the annotators put
+  inside a PESSOA span is for the reader to see, not for a heuristic to decide.
 The encoder runs once per doc; each setting re-decodes its stored tag probabilities, so the
 settings differ only in what they are meant to differ in. The pipeline is the one users get
 (``legal_ids`` added if it lacks one); llm_fallback is left out, as it needs a server.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import spacy
@@ -38,21 +42,25 @@ def whole_documents(vocab, conll: Path, raw_texts: Path) -> list[Doc]:
     return [Doc.from_docs([sentences[i] for i in indices]) for _, indices in source_documents(raw_texts, conll)]
 
 
-def token_mask(doc: Doc, ranges: list[tuple[int, int]]) -> list[bool]:
-    """Whether each token of ``doc`` lies wholly inside one of the character ``ranges``."""
+def token_mask(doc: Doc, ranges: list[tuple[int, int]], *, wholly: bool = True) -> list[bool]:
+    """Whether each token of ``doc`` lies wholly (or, ``wholly=False``, partly) inside the character ``ranges``."""
     covered = [False] * len(doc.text)
     for start, end in ranges:
         covered[start:end] = [True] * (end - start)
-    return [all(covered[t.idx : t.idx + len(t.text)]) for t in doc]
+    test = all if wholly else any
+    return [test(covered[t.idx : t.idx + len(t.text)]) for t in doc]
 
 
-def count(gold: Doc, masked: list[bool], id_tokens: list[bool]) -> dict[str, int]:
+def count(gold: Doc, masked: list[bool], id_tokens: list[bool], touched: list[bool]) -> dict:
+    """The counts of one document; ``touched``: tokens a masked span covers at least in part."""
     person = [t.ent_type_ == PERSON for t in gold]
+    leaked = [t for t, p, m in zip(gold, person, masked, strict=True) if p and not m]
     return {
         "person_tokens": sum(person),
-        "leaked": sum(p and not m for p, m in zip(person, masked, strict=True)),
+        "leaked": len(leaked),
         "masked_tokens": sum(masked),
         "over_masked": sum(m and not p and not i for p, m, i in zip(person, masked, id_tokens, strict=True)),
+        "leaked_tokens": Counter(t.text + (" (partly masked)" if touched[t.i] else "") for t in leaked),
     }
 
 
@@ -61,6 +69,8 @@ def evaluate(nlp, golds: list[Doc], settings: list[tuple[float, bool]], batch_si
     ner = next(pipe for _, pipe in nlp.pipeline if isinstance(pipe, TaggingNER))
     after = [(name, pipe) for name, pipe in nlp.pipeline if name not in ("transformer", ner.name, "llm_fallback")]
     totals = {s: dict.fromkeys(("person_tokens", "leaked", "masked_tokens", "over_masked"), 0) for s in settings}
+    for t in totals.values():
+        t["leaked_tokens"] = Counter()
     for i in range(0, len(golds), batch_size):
         batch = golds[i : i + batch_size]
         docs = list(nlp.pipe([g.text for g in batch], disable=[ner.name, *[n for n, _ in after]]))
@@ -76,7 +86,9 @@ def evaluate(nlp, golds: list[Doc], settings: list[tuple[float, bool]], batch_si
                 result = pseudonymize(doc.text, spans, DEFAULT_LABELS, propagate=propagate)
                 ids = [(s["start"], s["end"]) for s in spans if s.get("normalized") is not None]
                 # the gold doc's tokens are the corpus's; its text is the one the pipeline read
-                for key, value in count(gold, token_mask(gold, result.spans), token_mask(gold, ids)).items():
+                masked = token_mask(gold, result.spans)
+                touched = token_mask(gold, result.spans, wholly=False)
+                for key, value in count(gold, masked, token_mask(gold, ids), touched).items():
                     totals[(weight, propagate)][key] += value
     rows = []
     for (weight, propagate), t in totals.items():
@@ -85,6 +97,7 @@ def evaluate(nlp, golds: list[Doc], settings: list[tuple[float, bool]], batch_si
                 "person_weight": weight,
                 "propagate": propagate,
                 **t,
+                "leaked_tokens": dict(t["leaked_tokens"].most_common()),
                 "leak_rate": t["leaked"] / max(t["person_tokens"], 1),
                 "over_masking": t["over_masked"] / max(t["masked_tokens"], 1),
             }
@@ -117,6 +130,10 @@ def markdown(results: dict, command: str, model: str) -> str:
                 f" | {100 * r['leak_rate']:.2f}% | {r['masked_tokens']} | {r['over_masked']}"
                 f" | {100 * r['over_masking']:.2f}% |"
             )
+        lines += ["", "Leaked tokens:", ""]
+        for r in result["rows"]:
+            leaked = ", ".join(f"{text} ×{n}" for text, n in r["leaked_tokens"].items()) or "none"
+            lines.append(f"- weight {r['person_weight']:g}, {'' if r['propagate'] else 'not '}propagated: {leaked}")
         lines.append("")
     return "\n".join(lines)
 
