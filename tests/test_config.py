@@ -59,6 +59,21 @@ def test_partwise_adam_scales_only_encoder_parameters():
     assert np.isclose(steps["encoder.layer.0.attention.self.query.weight"], 1e-4, rtol=1e-3)
 
 
+def test_layer_decay_scales_each_encoder_layer_below_the_top():
+    opt = partwise_adam(1e-3, 0.2, layer_decay=0.5, encoder_layers=3, L2=0.0, grad_clip=0.0, use_averages=False)
+    assert opt.encoder_scale("encoder.layer.2.output.dense.weight") == pytest.approx(0.1)
+    assert opt.encoder_scale("encoder.layer.0.attention.self.query.bias") == pytest.approx(0.025)
+    assert opt.encoder_scale("embeddings.word_embeddings.weight") == pytest.approx(0.0125)
+    assert opt.encoder_scale("pooler.dense.weight") == pytest.approx(0.2)
+    # the rate reaches the step: Adam's first step moves a weight by ~its rate
+    new_w, _ = opt((1, "encoder.layer.0.output.dense.weight"), np.zeros(4, dtype="f"), np.ones(4, dtype="f"))
+    assert np.isclose(-new_w[0], 1e-3 * 0.025, rtol=1e-3)
+    with pytest.raises(ValueError, match="layer 3 .*encoder_layers"):
+        opt.encoder_scale("encoder.layer.3.output.dense.weight")
+    # without decay every encoder parameter takes encoder_lr_ratio, as before
+    assert partwise_adam(1e-3, 0.2).encoder_scale("embeddings.word_embeddings.weight") == 0.2
+
+
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 def test_torch_kernels_take_thincs_adam_steps(l2):
     """The encoder's parameters by torch's fused kernel: thinc's Adam (clipping, bias correction,

@@ -12,11 +12,16 @@ Adam (per-parameter gradient clipping, decoupled weight decay), several times fa
 (metrics/benchmark_train_step.txt). It keeps no running average of those parameters: thinc's
 PyTorchShim.use_params only reads averages keyed ``pytorch_<id>_<name>`` while the optimizer
 keys them ``(id, name)``, so the encoder's averages were computed and never applied.
+
+``layer_decay`` < 1 scales the encoder's rate down layer by layer (layer-wise learning-rate decay):
+the top layer gets ``encoder_lr_ratio * layer_decay``, each layer below it ``layer_decay`` times
+less, the embeddings the least; the lower layers hold the general features pretraining paid for.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from thinc.api import Optimizer, registry
 from thinc.optimizers import FloatOrSeq
@@ -27,16 +32,47 @@ def is_torch_parameter(key: tuple[int, str]) -> bool:
     return "." in key[1]
 
 
+_LAYER = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
+
+
+def layer_depth(name: str, layers: int) -> int:
+    """How far below the top a parameter sits: 1 for the last layer, ``layers + 1`` for the
+    embeddings; 0 above the layers (the pooler)."""
+    if match := _LAYER.search(name):
+        index = int(match.group(1))
+        if index >= layers:
+            raise ValueError(f"{name}: layer {index} in an encoder configured with {layers} layers (encoder_layers)")
+        return layers - index
+    return layers + 1 if "embeddings." in name else 0
+
+
 class PartwiseAdam(Optimizer):
-    def __init__(self, learn_rate, *, encoder_lr_ratio: float, torch_kernels: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        learn_rate,
+        *,
+        encoder_lr_ratio: float,
+        layer_decay: float = 1.0,
+        encoder_layers: int = 12,
+        torch_kernels: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(learn_rate, **kwargs)
         self.encoder_lr_ratio = encoder_lr_ratio
+        self.layer_decay = layer_decay
+        self.encoder_layers = encoder_layers
         self.torch_kernels = torch_kernels
+
+    def encoder_scale(self, name: str) -> float:
+        """The encoder parameter's learning rate as a fraction of the heads'."""
+        if self.layer_decay == 1.0:
+            return self.encoder_lr_ratio
+        return self.encoder_lr_ratio * self.layer_decay ** layer_depth(name, self.encoder_layers)
 
     def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if not is_torch_parameter(key):
             return super().__call__(key, weights, gradient, lr_scale=lr_scale)
-        lr_scale *= self.encoder_lr_ratio
+        lr_scale *= self.encoder_scale(key[1])
         if self.torch_kernels and type(weights).__module__ == "numpy" and len(gradient):
             return self._torch_adam(key, weights, gradient, lr_scale)
         return super().__call__(key, weights, gradient, lr_scale=lr_scale)
@@ -82,6 +118,8 @@ def partwise_adam(
     learn_rate: FloatOrSeq = 1e-3,
     encoder_lr_ratio: float = 0.1,
     *,
+    layer_decay: float = 1.0,
+    encoder_layers: int = 12,
     L2: float = 0.01,
     beta1: float = 0.9,
     beta2: float = 0.999,
@@ -91,11 +129,14 @@ def partwise_adam(
     use_averages: bool = True,
     torch_kernels: bool = False,
 ) -> Optimizer:
-    """Adam with ``learn_rate`` for the heads and ``learn_rate * encoder_lr_ratio`` for the encoder;
+    """Adam with ``learn_rate`` for the heads and ``learn_rate * encoder_lr_ratio`` for the encoder,
+    decayed by ``layer_decay`` per layer below the top of ``encoder_layers``;
     ``torch_kernels``: the encoder's parameters updated by torch in place (same Adam, faster)."""
     return PartwiseAdam(
         learn_rate,
         encoder_lr_ratio=encoder_lr_ratio,
+        layer_decay=layer_decay,
+        encoder_layers=encoder_layers,
         torch_kernels=torch_kernels,
         L2=L2,
         beta1=beta1,
