@@ -76,3 +76,38 @@ def test_state_code_is_only_taken_in_whole_and_for_the_configured_labels():
     words = "em Brasília ( decisão ) e o STF ( DF ) e Goiás ( GO".split()
     doc = rules(make_doc(nlp, words, [(1, 2, "LOCAL"), (7, 8, "ORGANIZACAO"), (12, 13, "LOCAL")]))
     assert ents(doc) == [("Brasília", "LOCAL"), ("STF", "ORGANIZACAO"), ("Goiás", "LOCAL")]
+
+
+SIGNATURE = "Territórios , NÍDIA CORRÊA LIMA - Relatora , EUSTÁQUIO DE CASTRO - 2º Vogal , sob a presidência"
+
+
+def test_a_signature_name_before_its_role_is_a_person_whatever_the_tagger_said():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    words = SIGNATURE.split()
+    # one name read as a place, the other cut around "DE"; the tagger's PESSOA inside is replaced
+    doc = rules(make_doc(nlp, words, [(2, 3, "PESSOA"), (8, 11, "LOCAL")]))
+    assert ents(doc) == [("NÍDIA CORRÊA LIMA", "PESSOA"), ("EUSTÁQUIO DE CASTRO", "PESSOA")]
+    assert [(e._.source, e._.confidence) for e in doc.ents] == [("rule", 1.0), ("rule", 1.0)]
+    cut = rules(make_doc(nlp, words, [(8, 9, "PESSOA"), (10, 11, "PESSOA")]))
+    assert ents(cut) == [("NÍDIA CORRÊA LIMA", "PESSOA"), ("EUSTÁQUIO DE CASTRO", "PESSOA")]
+
+
+def test_a_title_a_single_word_and_an_entity_reaching_past_the_name_are_left_alone():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules")
+    titled = "O SENHOR MINISTRO LUÍS ROBERTO BARROSO - Presidente".split()
+    assert ents(rules(make_doc(nlp, titled, []))) == [("LUÍS ROBERTO BARROSO", "PESSOA")]
+    case = "HC 3-23.2017 - PA - Relator Ministro".split()
+    assert ents(rules(make_doc(nlp, case, [(0, 4, "JURISPRUDENCIA")]))) == [("HC 3-23.2017 - PA", "JURISPRUDENCIA")]
+    wide = "J.J. COSTA CARVALHO - Relator".split()
+    assert ents(rules(make_doc(nlp, wide, [(0, 3, "PESSOA")]))) == [("J.J. COSTA CARVALHO", "PESSOA")]
+    # a line break inside the name reads as a space; without a role there is no rule
+    broken = rules(make_doc(nlp, ["EUSTÁQUIO", "DE", "\n", "CASTRO", "-", "Vogal", "CRUZ", "MACEDO", "-", "Juiz"], []))
+    assert ents(broken) == [("EUSTÁQUIO DE \n CASTRO", "PESSOA")]
+
+
+def test_the_role_rule_is_off_when_its_label_is_null():
+    nlp = spacy.blank("pt")
+    rules = nlp.add_pipe("legal_rules", config={"name_before_role": None})
+    assert ents(rules(make_doc(nlp, SIGNATURE.split(), [(8, 11, "LOCAL")]))) == [("EUSTÁQUIO DE CASTRO", "LOCAL")]
