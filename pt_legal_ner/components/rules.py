@@ -72,7 +72,8 @@ def with_state_code(ent: Span) -> Span:
 
 # titles and articles that open a signature's upper-case run ("O SENHOR MINISTRO LUÍS ROBERTO BARROSO - Presidente")
 TITLES = frozenset(
-    "O A OS AS SENHOR SENHORA SR SRA MINISTRO MINISTRA DESEMBARGADOR DESEMBARGADORA JUIZ JUÍZA DOUTOR DOUTORA DR DRA".split()
+    ("O", "A", "OS", "AS", "SENHOR", "SENHORA", "SR", "SRA", "MINISTRO", "MINISTRA")
+    + ("DESEMBARGADOR", "DESEMBARGADORA", "JUIZ", "JUÍZA", "DOUTOR", "DOUTORA", "DR", "DRA")
 )
 ROLE = re.compile(r"-\s*(?:\d+\s*[ºª°]\s*)?(?:Relatora?|Revisora?|Vogal|Presidente)\b", re.IGNORECASE)
 
