@@ -24,6 +24,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from pt_legal_ner.components.extensions import SOURCE_RULE, register_extensions
+from pt_legal_ner.components.spans import overlaps
 
 register_extensions()
 
@@ -104,7 +105,7 @@ def with_names(ents: list[Span], names: list[Span]) -> list[Span]:
     """``ents`` with each name in place of the entities inside it; a name that an entity reaching
     beyond it overlaps (a case number "... - PA - Relator") is left out."""
     for name in names:
-        inside = [e for e in ents if e.start < name.end and name.start < e.end]
+        inside = [e for e in ents if overlaps(e, name)]
         if all(name.start <= e.start and e.end <= name.end for e in inside):
             ents = [e for e in ents if e not in inside] + [name]
     return ents
