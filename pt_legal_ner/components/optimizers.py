@@ -62,12 +62,17 @@ class PartwiseAdam(Optimizer):
         self.layer_decay = layer_decay
         self.encoder_layers = encoder_layers
         self.torch_kernels = torch_kernels
+        self._encoder_scales: dict[str, float] = {}  # by parameter name: the regex runs once per name
 
     def encoder_scale(self, name: str) -> float:
         """The encoder parameter's learning rate as a fraction of the heads'."""
         if self.layer_decay == 1.0:
             return self.encoder_lr_ratio
-        return self.encoder_lr_ratio * self.layer_decay ** layer_depth(name, self.encoder_layers)
+        scale = self._encoder_scales.get(name)
+        if scale is None:
+            scale = self.encoder_lr_ratio * self.layer_decay ** layer_depth(name, self.encoder_layers)
+            self._encoder_scales[name] = scale
+        return scale
 
     def __call__(self, key, weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0):
         if not is_torch_parameter(key):
