@@ -10,9 +10,9 @@ Each rule is kept only where it raised entity F1 on dev (metrics/experiments.md)
   the tagger cuts it at the parenthesis);
 - ``name_before_role``: the label of an upper-case name of two words or more right before
   "- Relatora", "- 1º Vogal", "- Revisor", "- Presidente": the panel in a TJDFT decision's
-  signature ("NÍDIA CORRÊA LIMA - Relatora , EUSTÁQUIO DE CASTRO - 2º Vogal"), a person in all
-  61 such places in dev (and 5 in train); the tagger read one as a LOCAL, which pseudonymize
-  then leaves readable.
+  signature ("NÍDIA CORRÊA LIMA - Relatora , EUSTÁQUIO DE CASTRO - 2º Vogal"): in all three
+  CoNLL splits each such run is a gold PESSOA or one cut short by OCR debris (metrics/experiments.md
+  section 11); the tagger read one as a LOCAL, which pseudonymize then leaves readable.
 """
 
 from __future__ import annotations
