@@ -16,8 +16,10 @@ changes one thing, up to the default on a CPU with bf16 (``train_precision = "au
 The variants run in alternating rounds, so a busy machine slows them alike; the figure is each
 one's best round, and its ratio against the first. A last round under cProfile splits the first
 and the last variant's step into the encoder's forward, its backward, the optimizer (every
-parameter) and the rest (the tagger, the listener, spaCy's loop). First it counts, over every
-batch of the split, the word pieces the encoder computes in buckets against the real ones.
+parameter) and the rest (the tagger, the listener, spaCy's loop), and one more under torch's
+profiler lists the operators the last two (fp32 and bf16 with the same settings) spend their time
+in. First it counts, over every batch of the split, the word pieces the encoder computes in
+buckets against the real ones.
 """
 
 from __future__ import annotations
@@ -52,17 +54,21 @@ def padded_pieces(nlp, batches: list[list]) -> tuple[int, int, int]:
     return real, padded, bucketed
 
 
+# An override of transformer_config replaces the whole section, and a key left out falls back to
+# the encoder's config.json (attention dropout 0.1 there): each variant states its dropout.
+ATTENTION_DROPOUT = "components.transformer.model.transformer_config"
 BEFORE = {
     "components.transformer.model.train_precision": "fp32",
     "training.optimizer.torch_kernels": False,
-    "components.transformer.model.transformer_config": {"attention_probs_dropout_prob": 0.1},
+    ATTENTION_DROPOUT: {"attention_probs_dropout_prob": 0.1},
 }
 VARIANTS = {
     "fp32, thinc Adam (before)": BEFORE,
     "fp32, torch Adam": {**BEFORE, "training.optimizer.torch_kernels": True},
     "fp32, torch Adam, no attn dropout": {**BEFORE, "training.optimizer.torch_kernels": True,
-                                          "components.transformer.model.transformer_config": {}},
-    "bf16, torch Adam, no attn dropout": {"components.transformer.model.train_precision": "bf16"},
+                                          ATTENTION_DROPOUT: {"attention_probs_dropout_prob": 0.0}},
+    "bf16, torch Adam, no attn dropout": {"components.transformer.model.train_precision": "bf16",
+                                          ATTENTION_DROPOUT: {"attention_probs_dropout_prob": 0.0}},
 }  # fmt: skip
 # (file ending, function) of what the profile splits out; the rest of the step is "other"
 PARTS = {
@@ -92,12 +98,25 @@ def profile_split(nlp, optimizer, work: list) -> dict[str, float]:
     return split | {"other": total - sum(split.values()), "step": total}
 
 
+def top_ops(nlp, optimizer, work: list, n: int) -> list[tuple[str, float, float]]:
+    """The ``n`` torch operators with the most self CPU time over one round, under torch's profiler:
+    (name, ms per step, calls per step)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for batch in work:
+            nlp.update(batch, sgd=optimizer, drop=0.1)
+    rows = sorted(prof.key_averages(), key=lambda row: row.self_cpu_time_total, reverse=True)[:n]
+    return [(row.key, row.self_cpu_time_total / 1000 / len(work), row.count / len(work)) for row in rows]
+
+
 def main(
     config_path: Path = typer.Argument(..., exists=True, dir_okay=False),
     corpus: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .spacy training corpus"),
     encoder: str = typer.Option(...),
     batches: int = typer.Option(6, min=1, help="training steps per round"),
     rounds: int = typer.Option(2, min=1),
+    ops: int = typer.Option(12, min=0, help="list the top torch operators of the last two variants (0: none)"),
     output: Path | None = typer.Option(None, help="also write the figures here, with command, hardware and commit"),
 ) -> None:
     import spacy
@@ -150,6 +169,10 @@ def main(
     for name, split in splits.items():
         parts = "  ".join(f"{part} {seconds:.2f}" for part, seconds in split.items() if part != "step")
         lines.append(f"{name:36s} {split['step']:6.2f}  {parts}")
+    for name in list(steps)[-2:] if ops else []:
+        lines.append(f"{name}, one round under torch's profiler: the {ops} operators with the most self time")
+        rows = top_ops(*steps[name], ops)
+        lines += [f"  {op:44s} {ms:8.1f} ms/step {calls:6.0f} calls/step" for op, ms, calls in rows]
     if output is not None:
         write_text_atomic(output, "\n".join(lines) + "\n")
     typer.echo("\n".join(lines))
