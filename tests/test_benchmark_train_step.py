@@ -8,11 +8,13 @@ import pt_legal_ner  # noqa: F401
 from scripts.benchmarks.benchmark_train_step import VARIANTS
 from tests.conftest import ROOT
 
+CONFIG = ROOT / "configs" / "legal_ner_trf.cfg"
+
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_each_variant_builds_the_step_its_name_says(tiny_encoder, name):
     overrides = {"paths.encoder": str(tiny_encoder), **VARIANTS[name]}
-    config = spacy.util.load_config(ROOT / "configs" / "legal_ner_trf.cfg", overrides=overrides)
+    config = spacy.util.load_config(CONFIG, overrides=overrides)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     example = Example.from_dict(nlp.make_doc("O STF julgou a ADI 3767."), {"entities": [(2, 5, "ORGANIZACAO")]})
     optimizer = nlp.initialize(lambda: [example])
@@ -32,8 +34,7 @@ def test_the_benchmark_times_each_variant_and_lists_the_operators(tiny_encoder, 
     corpus = tmp_path / "train.spacy"
     DocBin(docs=[doc for doc in lener_train_docs if len(doc) < 60][:24]).to_disk(corpus)
     output = tmp_path / "benchmark.txt"
-    config = ROOT / "configs" / "legal_ner_trf.cfg"
-    main(config, corpus, encoder=str(tiny_encoder), batches=1, rounds=1, ops=3, output=output)
+    main(CONFIG, corpus, encoder=str(tiny_encoder), batches=1, rounds=1, ops=3, output=output)
     lines = output.read_text().splitlines()
     timed = [line for line in lines if line.split(" s/step")[0].rstrip(" .0123456789") in VARIANTS]
     assert len(timed) == len(VARIANTS) and timed[0].endswith("1.00x")
