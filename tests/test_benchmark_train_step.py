@@ -5,7 +5,7 @@ import spacy
 from spacy.training import Example
 
 import pt_legal_ner  # noqa: F401
-from scripts.benchmarks.benchmark_train_step import VARIANTS
+from scripts.benchmarks.benchmark_train_step import OPS_VARIANTS, VARIANTS
 from tests.conftest import ROOT
 
 CONFIG = ROOT / "configs" / "legal_ner_trf.cfg"
@@ -24,6 +24,7 @@ def test_each_variant_builds_the_step_its_name_says(tiny_encoder, name):
     assert hf_config.attention_probs_dropout_prob == (0.0 if "no attn dropout" in name else 0.1)
     assert transformer.attrs["cpu"].train_precision == ("bf16" if name.startswith("bf16") else "fp32")
     assert optimizer.torch_kernels == ("thinc Adam" not in name)
+    assert transformer.attrs["cpu"].fp32_attention == ("fp32 attention" in name)
 
 
 def test_the_benchmark_times_each_variant_and_lists_the_operators(tiny_encoder, lener_train_docs, tmp_path):
@@ -38,7 +39,7 @@ def test_the_benchmark_times_each_variant_and_lists_the_operators(tiny_encoder, 
     lines = output.read_text().splitlines()
     timed = [line for line in lines if line.split(" s/step")[0].rstrip(" .0123456789") in VARIANTS]
     assert len(timed) == len(VARIANTS) and timed[0].endswith("1.00x")
-    for name in list(VARIANTS)[-2:]:
+    for name in OPS_VARIANTS:
         at = lines.index(f"{name}, one round under torch's profiler: the 3 operators with the most self time")
         rows = lines[at + 1 : at + 4]
         assert all(row.startswith("  ") and "ms/step" in row for row in rows)

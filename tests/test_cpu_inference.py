@@ -238,10 +238,16 @@ def test_training_without_buckets_is_spacy_transformers_path_exactly(pipelines):
 
 
 def one_update(
-    encoder_dir, texts: list[str], architecture: str, precision: str = "fp32"
+    encoder_dir,
+    texts: list[str],
+    architecture: str,
+    precision: str = "fp32",
+    fp32_attention: bool = False,
+    attention_dtypes: list | None = None,
 ) -> tuple[dict, dict, list[tuple[int, int]]]:
     """The losses, the encoder's gradients and the shapes it was called with, for one update of a
-    fresh pipeline (the same seed, so the same weights) without dropout in the encoder."""
+    fresh pipeline (the same seed, so the same weights) without dropout in the encoder; the dtype
+    of each self-attention output goes to ``attention_dtypes``."""
     config = Config().from_str(PIPELINE_CONFIG % encoder_dir)
     model = config["components"]["transformer"]["model"]
     model["@architectures"] = architecture
@@ -249,6 +255,7 @@ def one_update(
     if architecture == "pt_legal_ner.TransformerModel.v1":
         model["call_cost_pieces"] = 0  # a bucket for each length
         model["train_precision"] = precision
+        model["fp32_attention"] = fp32_attention
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN]
     examples += [Example.from_dict(nlp.make_doc(text), {"entities": []}) for text in texts]
@@ -261,6 +268,9 @@ def one_update(
     hf_model.register_forward_pre_hook(
         lambda _m, _a, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
     )
+    for module in hf_model.modules():
+        if attention_dtypes is not None and type(module).__name__.endswith("SelfAttention"):
+            module.register_forward_hook(lambda _m, _a, output: attention_dtypes.append(output[0].dtype))
     losses: dict = {}
     nlp.update(examples, drop=0.0, losses=losses, sgd=False)  # sgd=False: the gradients stay in .grad
     return losses, {name: p.grad for name, p in hf_model.named_parameters() if p.grad is not None}, shapes
@@ -292,6 +302,21 @@ def test_bf16_training_takes_the_fp32_gradients_at_bf16_precision(encoder_dir, t
             continue  # zero in exact arithmetic (softmax ignores what adds to every key): rounding noise
         cosine = torch.nn.functional.cosine_similarity(grad.flatten(), fp32_grads[name].flatten(), dim=0)
         assert cosine > 0.98, name
+
+
+def test_bf16_training_can_keep_attention_in_fp32(encoder_dir, texts):
+    """``fp32_attention``: the attention runs in fp32 inside the bf16 step (its output's dtype), the
+    step is still bf16's (the losses differ from fp32's, within bf16 rounding) and not bf16's own."""
+    bf16_dtypes: list = []
+    dtypes: list = []
+    ours = "pt_legal_ner.TransformerModel.v1"
+    fp32_losses, _, _ = one_update(encoder_dir, texts[:6], ours)
+    bf16_losses, _, _ = one_update(encoder_dir, texts[:6], ours, "bf16", False, bf16_dtypes)
+    losses, grads, _ = one_update(encoder_dir, texts[:6], ours, "bf16", True, dtypes)
+    assert set(bf16_dtypes) == {torch.bfloat16} and set(dtypes) == {torch.float32} and len(dtypes) >= 12
+    assert losses != bf16_losses and losses != fp32_losses
+    assert losses == pytest.approx(fp32_losses, rel=0.02)
+    assert all(grad.dtype == torch.float32 for grad in grads.values())
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 from transformers.modeling_outputs import BaseModelOutput
 
+from pt_legal_ner.components.attention import Fp32Attention
 from pt_legal_ner.components.encoder_runtime import BF16_CPU_FLAGS, OnnxInt8Encoder, TorchEncoder, cpu_flags
 from pt_legal_ner.components.windows import UnitWindows
 
@@ -63,6 +64,7 @@ def make_transformer_model(
     train_buckets: bool = True,
     batch_invariant: bool = False,
     train_precision: str = "fp32",
+    fp32_attention: bool = False,
 ) -> TransformerModel:
     """``spacy-transformers.TransformerModel.v3`` that skips padding on the CPU: inference runs
     ``cpu_encoder``, training (with ``train_buckets``) the torch model, on buckets of windows.
@@ -76,7 +78,9 @@ def make_transformer_model(
     split their sums by call size and threads); off, windows run in buckets. ``train_precision``:
     ``bf16`` trains the buckets under torch's bf16 autocast (matrix products in bf16, weights,
     gradients' sums, layer norms and the optimizer in fp32), ``fp32`` without it, ``auto`` bf16
-    where the CPU has one of ``BF16_CPU_FLAGS``; the padded path and GPUs ignore it."""
+    where the CPU has one of ``BF16_CPU_FLAGS``; the padded path and GPUs ignore it.
+    ``fp32_attention``: in bf16 training, attention itself (``scaled_dot_product_attention``) runs
+    in fp32, the products around it in bf16 (``pt_legal_ner.components.attention``)."""
     model = TransformerModel(name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config)
     if isinstance(get_spans, UnitWindows):
         get_spans.bind(model)  # its tokenizer tells which windows give more pieces than the encoder takes
@@ -94,6 +98,7 @@ def make_transformer_model(
                 train_buckets,
                 batch_invariant,
                 training_precision(train_precision),
+                fp32_attention,
             ),
             INT8_GRAPH: b"",
         },
@@ -114,6 +119,7 @@ class CpuInference:
         train_buckets: bool = True,
         batch_invariant: bool = False,
         train_precision: str = "fp32",
+        fp32_attention: bool = False,
     ) -> None:
         self.encoder = encoder
         self.max_batch_pieces = max_batch_pieces
@@ -121,6 +127,7 @@ class CpuInference:
         self.train_buckets = train_buckets
         self.batch_invariant = batch_invariant
         self.train_precision = train_precision
+        self.fp32_attention = fp32_attention
         self.fallback: TorchEncoder | None = None
         self.chosen: tuple[bytes, OnnxInt8Encoder | TorchEncoder] | None = None
 
@@ -209,12 +216,17 @@ def train_forward(model: Model, wordpieces: WordpieceBatch, groups: list[np.ndar
         inputs["token_type_ids"] = wordpieces.token_type_ids
     hidden = None
     parts = []
-    bf16 = model.attrs["cpu"].train_precision == "bf16"
+    cpu = model.attrs["cpu"]
+    bf16 = cpu.train_precision == "bf16"
+    fp32_attention = bf16 and cpu.fp32_attention
     for rows in groups:
         width = int(lengths[rows].max())
         bucket = {key: torch.from_numpy(np.ascontiguousarray(value[rows, :width])) for key, value in inputs.items()}
         # autograd records each op's dtype: the backward pass needs no autocast of its own
-        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+        with (
+            torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext(),
+            Fp32Attention() if fp32_attention else contextlib.nullcontext(),
+        ):
             output, backprop_bucket = shim(ArgsKwargs(args=(), kwargs=bucket), is_train=True)
         states = output.last_hidden_state
         if hidden is None:

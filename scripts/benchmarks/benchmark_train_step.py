@@ -12,14 +12,15 @@ changes one thing, up to the default on a CPU with bf16 (``train_precision = "au
   (``torch_kernels``) instead of thinc's one-thread loop;
 - ``no attention dropout``: torch's fused attention kernel runs only without it;
 - ``bf16``: the buckets under torch's bf16 autocast (fast where the CPU has amx_bf16 or
-  avx512_bf16, emulated and slow elsewhere).
+  avx512_bf16, emulated and slow elsewhere);
+- then, not the default: ``fp32 attention`` inside the bf16 step (``fp32_attention``).
 The variants run in alternating rounds, so a busy machine slows them alike; the figure is each
 one's best round, and its ratio against the first. A last round under cProfile splits the first
-and the last variant's step into the encoder's forward, its backward, the optimizer (every
-parameter) and the rest (the tagger, the listener, spaCy's loop), and one more under torch's
-profiler lists the operators the last two (fp32 and bf16 with the same settings) spend their time
-in. First it counts, over every batch of the split, the word pieces the encoder computes in
-buckets against the real ones.
+variant's step, the default's and the last one's into the encoder's forward, its backward, the
+optimizer (every parameter) and the rest (the tagger, the listener, spaCy's loop), and one more
+under torch's profiler lists the operators the last three (fp32, bf16, bf16 with fp32 attention,
+the same settings otherwise) spend their time in. First it counts, over every batch of the split,
+the word pieces the encoder computes in buckets against the real ones.
 """
 
 from __future__ import annotations
@@ -66,13 +67,17 @@ BEFORE = {
     "training.optimizer.torch_kernels": False,
     **attention_dropout(0.1),
 }
+DEFAULT = "bf16, torch Adam, no attn dropout"
+DEFAULT_BF16 = {"components.transformer.model.train_precision": "bf16", **attention_dropout(0.0)}
 VARIANTS = {
     "fp32, thinc Adam (before)": BEFORE,
     "fp32, torch Adam": {**BEFORE, "training.optimizer.torch_kernels": True},
     "fp32, torch Adam, no attn dropout": {**BEFORE, "training.optimizer.torch_kernels": True, **attention_dropout(0.0)},
-    "bf16, torch Adam, no attn dropout": {"components.transformer.model.train_precision": "bf16",
-                                          **attention_dropout(0.0)},
+    DEFAULT: DEFAULT_BF16,
+    "bf16, no attn dropout, fp32 attention": {**DEFAULT_BF16, "components.transformer.model.fp32_attention": True},
 }  # fmt: skip
+# the variants whose operators --ops lists: fp32, bf16 and bf16 with fp32 attention, alike otherwise
+OPS_VARIANTS = list(VARIANTS)[-3:]
 # (file ending, function) of what the profile splits out; the rest of the step is "other"
 PARTS = {
     "encoder forward": ("transformer_model.py", "train_forward"),
@@ -123,7 +128,7 @@ def main(
     encoder: str = typer.Option(...),
     batches: int = typer.Option(6, min=1, help="training steps per round"),
     rounds: int = typer.Option(2, min=1),
-    ops: int = typer.Option(12, min=0, help="list the top torch operators of the last two variants (0: none)"),
+    ops: int = typer.Option(12, min=0, help="list the top torch operators of the last three variants (0: none)"),
     output: Path | None = typer.Option(None, help="also write the figures here, with command, hardware and commit"),
 ) -> None:
     import spacy
@@ -163,7 +168,7 @@ def main(
             one_round(nlp, optimizer, work)
             best[name] = min(best.get(name, float("inf")), (time.perf_counter() - start) / len(work))
     first, last = list(steps)[0], list(steps)[-1]
-    splits = {name: profile_split(*steps[name]) for name in (first, last)}
+    splits = {name: profile_split(*steps[name]) for name in (first, DEFAULT, last)}
     words = sum(len(e.reference) for e in steps[first][2][0])
     threads = torch.get_num_threads()
     lines.append(
@@ -175,7 +180,7 @@ def main(
     for name, split in splits.items():
         parts = "  ".join(f"{part} {seconds:.2f}" for part, seconds in split.items() if part != "step")
         lines.append(f"{name:36s} {split['step']:6.2f}  {parts}")
-    for name in list(steps)[-2:] if ops else []:
+    for name in OPS_VARIANTS if ops else []:
         lines.append(f"{name}, one round under torch's profiler: the {ops} operators with the most self time")
         rows = top_ops(*steps[name], ops)
         lines += [f"  {op:44s} {ms:8.1f} ms/step {calls:6.0f} calls/step" for op, ms, calls in rows]
