@@ -268,8 +268,8 @@ def one_update(
     hf_model.register_forward_pre_hook(
         lambda _m, _a, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
     )
-    for module in hf_model.modules():
-        if attention_dtypes is not None and type(module).__name__.endswith("SelfAttention"):
+    for module in hf_model.modules() if attention_dtypes is not None else []:
+        if type(module).__name__.endswith("SelfAttention"):
             module.register_forward_hook(lambda _m, _a, output: attention_dtypes.append(output[0].dtype))
     losses: dict = {}
     nlp.update(examples, drop=0.0, losses=losses, sgd=False)  # sgd=False: the gradients stay in .grad
