@@ -26,6 +26,16 @@ def hardware(gpu_id: int) -> str:
     return f"CPU {cpu}, {os.cpu_count()} cores"
 
 
+# the variables that make torch, oneDNN and MKL run the kernels of an older CPU
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def isa_caps() -> str:
+    """The instruction-set caps this process runs under (set to measure an AVX2-only CPU's kernels on
+    a newer one: its code paths, not its caches or clocks); "" when none."""
+    return ", ".join(f"{name}={os.environ[name]}" for name in ISA_CAPS if name in os.environ)
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)

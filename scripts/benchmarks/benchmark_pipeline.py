@@ -34,7 +34,7 @@ import typer
 
 from pt_legal_ner.components.encoder_runtime import cpu_flags
 from pt_legal_ner.io.atomic import write_text_atomic
-from scripts.provenance import git_commit, hardware
+from scripts.provenance import git_commit, hardware, isa_caps
 
 BUCKETS = {"batch_invariant": False}
 ONE_GROUP = {"max_batch_pieces": 10**9, "call_cost_pieces": 10**9}
@@ -50,7 +50,6 @@ VARIANTS = {
     "fp32-padded": {"cpu_encoder": {"precision": "fp32"}, **BUCKETS, **ONE_GROUP},
     "hf": None,
 }
-ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 # the CPU's instructions that decide which precision is fast (encoder_runtime's lists)
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "avx512_bf16", "amx_bf16")
 
@@ -133,12 +132,6 @@ def run_variant(target: str, texts_file: Path, batch_size: int, variant: dict | 
     if out.returncode != 0:
         raise RuntimeError(f"benchmark variant {variant} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def isa_caps() -> str:
-    """The variables that make torch, oneDNN and MKL run the kernels of an older CPU (set to measure
-    an AVX2-only CPU's kernels on a newer one: its code paths, not its caches or clocks)."""
-    return ", ".join(f"{name}={os.environ[name]}" for name in ISA_CAPS if name in os.environ)
 
 
 def wheel_size(packages: Path) -> str:

@@ -33,7 +33,7 @@ from pathlib import Path
 import typer
 
 from pt_legal_ner.io.atomic import write_text_atomic
-from scripts.provenance import git_commit, hardware
+from scripts.provenance import git_commit, hardware, isa_caps
 
 
 def padded_pieces(nlp, batches: list[list]) -> tuple[int, int, int]:
@@ -145,6 +145,7 @@ def main(
     lines = [
         f"command: python -m scripts.benchmarks.benchmark_train_step {' '.join(sys.argv[1:])}",
         f"hardware: {hardware(-1)}; commit: {git_commit()}",
+        *(f"instruction sets capped: {cap}" for cap in [isa_caps()] if cap),
     ]
     steps = {}
     for name, overrides in VARIANTS.items():
