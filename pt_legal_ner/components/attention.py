@@ -1,7 +1,7 @@
 """Attention kept in fp32 inside a bf16 autocast region, for training on the CPU.
 
 On the Zen 4 EPYC that trains the default, torch's CPU flash-attention kernels run slower in bf16
-than in fp32 (backward 366 against 166 ms a step, forward 117 against 86;
+than in fp32 (backward 352 against 167 ms a step, forward 102 against 92;
 metrics/benchmark_train_step.txt), while the matrix products around them halve. So the products
 (Q, K, V, output projections, feed-forward) stay in bf16 and only ``scaled_dot_product_attention``
 runs in fp32, forward and (recorded by autograd at that dtype) backward.
