@@ -76,6 +76,7 @@ class FakeOllama:
 
             def _send(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()
+                self._done()  # before the answer leaves: the client may send its next request at once
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
@@ -111,6 +112,7 @@ class FakeOllama:
                 with fake._count_lock:
                     fake._in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+                self._counted = True
                 try:
                     if fake.delay_s:
                         time.sleep(fake.delay_s)
@@ -118,6 +120,11 @@ class FakeOllama:
                         return self._error(fake.fail_status, "llama runner process has terminated", openai)
                     self._answer(model, body)
                 finally:
+                    self._done()
+
+            def _done(self) -> None:
+                if getattr(self, "_counted", False):
+                    self._counted = False
                     with fake._count_lock:
                         fake._in_flight -= 1
 
