@@ -174,6 +174,22 @@ def test_the_fingerprint_ignores_comments_and_layout_but_not_settings(tmp_path):
     assert "dropout = 0.1" in source and fingerprint(changed, settings) != base
 
 
+def test_run_json_names_the_kernel_caps_a_run_stood_under(monkeypatch):
+    """A run under AVX2 caps stands for an AVX2-only CPU: its record must not read as this CPU's."""
+    from scripts.provenance import ISA_CAPS
+    from scripts.training.train import machine_record
+
+    for name in ISA_CAPS:
+        monkeypatch.delenv(name, raising=False)
+    plain = machine_record(-1)
+    assert "isa_caps" not in plain and "capped" not in plain["hardware"]
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    capped = machine_record(-1)
+    assert capped["isa_caps"] == "ONEDNN_MAX_CPU_ISA=AVX2"
+    assert capped["hardware"] == f"{plain['hardware']}, kernels capped (ONEDNN_MAX_CPU_ISA=AVX2)"
+    assert capped["cpu_flags"] == plain["cpu_flags"]
+
+
 def test_a_second_run_into_a_folder_in_use_is_refused_and_touches_nothing(tiny_run):
     """Two runs resuming one checkpoint would overwrite each other's; the second must stop first."""
     from scripts.training import checkpoint

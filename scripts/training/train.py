@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from scripts.provenance import git_commit, hardware
+from scripts.provenance import git_commit, hardware, isa_caps
 
 
 def bf16_flags() -> list[str]:
@@ -24,6 +24,15 @@ def bf16_flags() -> list[str]:
     from pt_legal_ner.components.encoder_runtime import BF16_CPU_FLAGS, INT8_CPU_FLAGS, cpu_flags
 
     return sorted(cpu_flags() & {*BF16_CPU_FLAGS, *INT8_CPU_FLAGS})
+
+
+def machine_record(gpu_id: int) -> dict:
+    """run.json's hardware fields; kernel caps, when set, are named in the hardware line too, since a
+    run under them stands for another CPU (its code paths, not its clocks)."""
+    record = {"hardware": hardware(gpu_id), "cpu_flags": bf16_flags()}
+    if caps := isa_caps():
+        record |= {"hardware": f"{record['hardware']}, kernels capped ({caps})", "isa_caps": caps}
+    return record
 
 
 def fingerprint(config_path: Path, overrides: dict) -> str:
@@ -118,9 +127,8 @@ def main(
             "overrides": overrides | {"paths.log": str(output_dir / "train_log.jsonl")},
             "command": " ".join([Path(sys.executable).name, "-m", "scripts.training.train", *sys.argv[1:]]),
             "wall_time_s": round(loop["seconds"], 1),
-            "hardware": hardware(gpu_id),
             "train_precision": "gpu" if gpu_id >= 0 else overrides["components.transformer.model.train_precision"],
-            "cpu_flags": bf16_flags(),
+            **machine_record(gpu_id),
             "git_commit": commit,
         }
         if resume is not None:
