@@ -71,6 +71,8 @@ class FakeOllama:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            _counted = False  # this request is in fake's in-flight count
+
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
@@ -123,7 +125,7 @@ class FakeOllama:
                     self._done()
 
             def _done(self) -> None:
-                if getattr(self, "_counted", False):
+                if self._counted:
                     self._counted = False
                     with fake._count_lock:
                         fake._in_flight -= 1
